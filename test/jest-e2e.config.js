@@ -1,0 +1,19 @@
+/**
+ * End-to-end tests: each file talks to a real Kafka cluster (see libs/kafka-testing).
+ * Files run one after another: the machine has two cores and every cluster is one to three JVMs.
+ */
+module.exports = {
+  rootDir: '..',
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  roots: ['<rootDir>/test'],
+  testRegex: '.*\\.e2e-spec\\.ts$',
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  moduleNameMapper: {
+    '^@app/kafka-producer(|/.*)$': '<rootDir>/libs/kafka-producer/src$1',
+    '^@app/kafka-testing(|/.*)$': '<rootDir>/libs/kafka-testing/src$1',
+  },
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
+  testTimeout: 180000,
+};

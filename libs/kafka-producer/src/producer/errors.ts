@@ -1,0 +1,36 @@
+import { KafkaError } from '../errors';
+
+/** Configuration rejected at construction; the message lists every bad field at once. */
+export class ProducerConfigError extends KafkaError {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid producer configuration: ${problems.join('; ')}`, { code: 'INVALID_CONFIG' });
+  }
+}
+
+/** A record that cannot be sent as given (bad topic, partition, key, value or header). */
+export class InvalidRecordError extends KafkaError {
+  constructor(message: string) {
+    super(message, { code: 'INVALID_RECORD' });
+  }
+}
+
+/** A single record larger than max.request.size or buffer.memory: it fails alone, before any I/O. */
+export class RecordTooLargeError extends KafkaError {
+  constructor(message: string) {
+    super(message, { code: 'RECORD_TOO_LARGE' });
+  }
+}
+
+/** A wait bounded by max.block.ms or delivery.timeout.ms ran out. */
+export class KafkaTimeoutError extends KafkaError {
+  constructor(message: string, code = 'TIMEOUT', cause?: unknown) {
+    super(message, { code, retriable: true, cause });
+  }
+}
+
+/** send() after close() began, or pending records failed by a forced close. */
+export class ProducerClosedError extends KafkaError {
+  constructor(message = 'the producer is closed') {
+    super(message, { code: 'PRODUCER_CLOSED' });
+  }
+}

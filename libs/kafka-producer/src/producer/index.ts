@@ -1,0 +1,12 @@
+export { KafkaProducer } from './kafka-producer';
+export type { KafkaProducerOptions, CloseOptions, ProducerHealthSnapshot } from './kafka-producer';
+export type { ProducerConfig, ResolvedProducerConfig, Acks, CompressionType } from './producer-config';
+export { PRODUCER_DEFAULTS } from './producer-config';
+export type { ProducerRecord, RecordMetadata, SendCallback, HeaderValue, ProducerRecordHeaders } from './types';
+export type { Serializer } from './serializers';
+export { bufferSerializer, stringSerializer, jsonSerializer, bytesOrStringSerializer } from './serializers';
+export type { ProducerInterceptor } from './interceptors';
+export type { Partitioner, PartitionerCluster } from './partitioner';
+export { murmur2, partitionForKey } from './partitioner';
+export * from './errors';
+export { UnsupportedVersionError } from './network-cluster-connections';

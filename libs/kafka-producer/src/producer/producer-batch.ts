@@ -1,0 +1,114 @@
+import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
+import type { RecordHeader } from '../protocol/records/record-batch';
+import type { RecordMetadata } from './types';
+
+export type BatchState = 'open' | 'closed' | 'in-flight' | 'succeeded' | 'failed';
+
+/**
+ * The records of one partition that travel together: one RecordBatch v2 being written in place, and the
+ * completion handlers of its records, kept in parallel arrays on the batch (not a closure per record)
+ * and settled in one loop when the broker answers.
+ *
+ * Lifecycle: open (appends allowed) → closed (header and CRC written, drained into a request) →
+ * in-flight → succeeded | failed, or back to closed-and-queued on a retriable error (attempts + 1).
+ * A batch is failed only once, and only by the sender: on a non-retriable error, when its delivery
+ * timeout passes, or when the producer is closed without flushing.
+ */
+export class ProducerBatch {
+  readonly builder: RecordBatchBuilder;
+  state: BatchState = 'open';
+  /** Sends so far; 0 until the first request. */
+  attempts = 0;
+  lastAttemptMs = 0;
+  drainedMs = 0;
+  /** Backoff chosen when the batch was last re-enqueued (exponential with jitter). */
+  retryBackoffMs = 0;
+  /** The closed batch bytes, set when the batch is drained the first time and reused on retries. */
+  bytes: Buffer | null = null;
+
+  private readonly resolvers: Array<(metadata: RecordMetadata) => void> = [];
+  private readonly rejecters: Array<(error: Error) => void> = [];
+  private readonly timestamps: number[] = [];
+  private readonly keySizes: number[] = [];
+  private readonly valueSizes: number[] = [];
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    buffer: Buffer,
+    readonly createdMs: number,
+  ) {
+    this.builder = new RecordBatchBuilder(buffer);
+  }
+
+  get recordCount(): number {
+    return this.builder.recordCount;
+  }
+
+  get sizeInBytes(): number {
+    return this.bytes === null ? this.builder.sizeInBytes : this.bytes.length;
+  }
+
+  get isFull(): boolean {
+    return this.builder.isFull;
+  }
+
+  /** Appends the record if it fits; returns false (writing nothing) if it does not. */
+  tryAppend(
+    timestamp: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: RecordHeader[] | null,
+    resolve: (metadata: RecordMetadata) => void,
+    reject: (error: Error) => void,
+  ): boolean {
+    if (this.state !== 'open') return false;
+    if (this.builder.tryAppend(timestamp, key, value, headers) < 0) return false;
+    this.resolvers.push(resolve);
+    this.rejecters.push(reject);
+    this.timestamps.push(timestamp);
+    this.keySizes.push(key === null ? -1 : key.length);
+    this.valueSizes.push(value === null ? -1 : value.length);
+    return true;
+  }
+
+  /** Stops appends and writes the header; later attempts resend the same bytes. */
+  close(): Buffer {
+    if (this.bytes === null) {
+      this.bytes = this.builder.close();
+      this.state = 'closed';
+    }
+    return this.bytes;
+  }
+
+  /**
+   * Completes every record of the batch. `baseOffset` is -1 when acks=0; `logAppendTimeMs` is -1 unless
+   * the topic uses LogAppendTime, in which case every record carries the broker's time.
+   */
+  succeed(baseOffset: bigint, logAppendTimeMs: number): void {
+    if (this.state === 'succeeded' || this.state === 'failed') return;
+    this.state = 'succeeded';
+    const n = this.resolvers.length;
+    const known = baseOffset >= 0n;
+    for (let i = 0; i < n; i++) {
+      this.resolvers[i]({
+        topic: this.topic,
+        partition: this.partition,
+        offset: known ? baseOffset + BigInt(i) : -1n,
+        timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : this.timestamps[i],
+        serializedKeySize: this.keySizes[i],
+        serializedValueSize: this.valueSizes[i],
+      });
+    }
+  }
+
+  fail(error: Error): void {
+    if (this.state === 'succeeded' || this.state === 'failed') return;
+    this.state = 'failed';
+    for (const reject of this.rejecters) reject(error);
+  }
+
+  get isDone(): boolean {
+    return this.state === 'succeeded' || this.state === 'failed';
+  }
+}

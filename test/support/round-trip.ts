@@ -69,7 +69,7 @@ export async function roundTrip(cluster: KafkaClusterBase, topic: string, partit
     );
     stream.forEach((metadata, i) =>
       sent.push({
-        shape: { name: `stream ${i}`, record: {}, expectKey: Buffer.from(`key-${i % 37}`), expectValue: Buffer.from(`value-${i}`), expectHeaders: [['i', Buffer.from(String(i))]] },
+        shape: { name: `stream ${i}`, record: { value: null }, expectKey: Buffer.from(`key-${i % 37}`), expectValue: Buffer.from(`value-${i}`), expectHeaders: [['i', Buffer.from(String(i))]] },
         metadata,
       }),
     );

@@ -25,6 +25,8 @@ export interface ClusterConnections {
   ready(node: BrokerAddress): NodeConnection | null;
   /** Any usable connection: a connected node, or a new one through the bootstrap list. */
   any(): Promise<NodeConnection>;
+  /** The brokers metadata lists; connections to nodes no longer listed are closed. */
+  updateNodes(nodes: readonly BrokerAddress[]): void;
   /** Node ids with an open connection, for health snapshots. */
   connectedNodeIds(): number[];
   close(): Promise<void>;

@@ -9,4 +9,3 @@ export type { ProducerInterceptor } from './interceptors';
 export type { Partitioner, PartitionerCluster } from './partitioner';
 export { murmur2, partitionForKey } from './partitioner';
 export * from './errors';
-export { UnsupportedVersionError } from './network-cluster-connections';

@@ -208,6 +208,7 @@ export class Metadata implements LeaderView {
     const brokers = new Map<number, BrokerAddress>();
     for (const b of response.brokers) brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null });
     this.brokers = brokers;
+    this.connections.updateNodes([...brokers.values()]);
     this.lastRefreshMs = nowMs;
 
     for (const t of response.topics) {

@@ -1,0 +1,603 @@
+import * as net from 'node:net';
+import * as vm from 'node:vm';
+import { ProtocolEncodeError } from '../errors';
+import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/messages/headers';
+import type { KafkaApi } from '../protocol/messages/kafka-api';
+import { Reader } from '../protocol/primitives/reader';
+import { Writer } from '../protocol/primitives/writer';
+import { ATTACH_COPY_THRESHOLD, Connection, type ConnectionOptions } from './connection';
+import { ConnectionError, ConnectionSetupTimeoutError, FrameTooLargeError, RequestTimeoutError } from './errors';
+
+// ---- a tiny API and a fake broker -------------------------------------------------------------
+
+interface AddRequest {
+  a: number;
+  b: number;
+}
+interface AddResponse {
+  sum: number;
+  b: number;
+}
+
+/** Versions 0-2 use request header v1 / response header v0, versions 3+ the flexible headers. */
+const FakeApi: KafkaApi<AddRequest, AddResponse> = {
+  apiKey: 18,
+  name: 'FakeAdd',
+  minVersion: 0,
+  maxVersion: 4,
+  flexibleVersionsFrom: 3,
+  requestHeaderVersion: (v) => (v >= 3 ? 2 : 1),
+  responseHeaderVersion: (v) => (v >= 3 ? 1 : 0),
+  encodeRequest: (w, m) => void w.int32(m.a).int32(m.b),
+  decodeRequest: (r) => ({ a: r.int32(), b: r.int32() }),
+  encodeResponse: (w, m) => void w.int32(m.sum).int32(m.b),
+  decodeResponse: (r) => ({ sum: r.int32(), b: r.int32() }),
+};
+
+interface ReceivedRequest {
+  header: RequestHeader;
+  headerVersion: 1 | 2;
+  /** The body bytes (after the request header). */
+  body: Buffer;
+  /** The size prefix as sent. */
+  size: number;
+}
+
+type Handler = (req: ReceivedRequest, socket: net.Socket, broker: FakeBroker) => void;
+
+/** Answers each request with `a + b` unless a test installs another handler. */
+const addHandler: Handler = (req, socket) => {
+  const r = new Reader(req.body);
+  const a = r.int32();
+  const b = r.int32();
+  socket.write(response(req, (w) => w.int32(a + b).int32(b)));
+};
+
+function response(req: ReceivedRequest, body: (w: Writer) => void, correlationId = req.header.correlationId): Buffer {
+  const w = new Writer(64);
+  w.int32(0);
+  writeResponseHeader(w, req.headerVersion === 2 ? 1 : 0, correlationId);
+  body(w);
+  w.patchInt32(0, w.offset - 4);
+  return Buffer.from(w.toBuffer());
+}
+
+class FakeBroker {
+  readonly requests: ReceivedRequest[] = [];
+  readonly sockets: net.Socket[] = [];
+  handler: Handler = addHandler;
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<FakeBroker> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const broker = new FakeBroker(server, (server.address() as net.AddressInfo).port);
+    server.on('connection', (socket) => broker.accept(socket));
+    return broker;
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    this.sockets.push(socket);
+    socket.on('error', () => {});
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
+        const size = buffered.readInt32BE(0);
+        const frame = buffered.subarray(4, 4 + size);
+        buffered = buffered.subarray(4 + size);
+        const headerVersion = frame.readInt16BE(2) >= 3 ? 2 : 1;
+        const r = new Reader(frame);
+        const header = readRequestHeader(r, headerVersion);
+        const req = { header, headerVersion, body: frame.subarray(r.offset), size } as const;
+        this.requests.push(req);
+        this.handler(req, socket, this);
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+// ---- harness ----------------------------------------------------------------------------------
+
+let broker: FakeBroker;
+let connections: Connection[] = [];
+const unhandled = jest.fn();
+// Jest hands tests a copy of `process` that never sees 'unhandledRejection'; the real one lives in the
+// outer context.
+const realProcess = vm.runInThisContext('process') as NodeJS.Process;
+
+beforeAll(() => realProcess.on('unhandledRejection', unhandled));
+afterAll(() => realProcess.off('unhandledRejection', unhandled));
+
+beforeEach(async () => {
+  broker = await FakeBroker.start();
+  unhandled.mockClear();
+});
+
+afterEach(async () => {
+  await Promise.all(connections.map((c) => c.close()));
+  connections = [];
+  await broker.stop();
+  // Give rejected-but-unawaited promises a chance to be reported before checking.
+  await tick(5);
+  expect(unhandled).not.toHaveBeenCalled();
+});
+
+async function open(options: Partial<ConnectionOptions> = {}): Promise<Connection> {
+  const c = new Connection({ host: '127.0.0.1', port: broker.port, clientId: 'test-client', ...options });
+  connections.push(c);
+  await c.connect();
+  return c;
+}
+
+// ---- tests ------------------------------------------------------------------------------------
+
+describe('Connection', () => {
+  it('sends a request header and body in one frame and decodes the response', async () => {
+    const c = await open();
+    await expect(c.request(FakeApi, 1, { a: 2, b: 3 })).resolves.toEqual({ sum: 5, b: 3 });
+    const [req] = broker.requests;
+    expect(req.header).toEqual({ requestApiKey: 18, requestApiVersion: 1, correlationId: 0, clientId: 'test-client' });
+    expect(req.size).toBe(2 + 2 + 4 + 2 + 'test-client'.length + 8);
+    expect(c.requestsSent).toBe(1);
+    expect(c.responsesReceived).toBe(1);
+    expect(c.bytesSent).toBe(4 + req.size);
+    expect(c.bytesReceived).toBe(4 + 4 + 8);
+    expect(c.inFlightCount).toBe(0);
+  });
+
+  it('uses the flexible request and response headers when the API version asks for them', async () => {
+    const c = await open({ clientId: null });
+    await expect(c.request(FakeApi, 3, { a: 1, b: 1 })).resolves.toEqual({ sum: 2, b: 1 });
+    expect(broker.requests[0].headerVersion).toBe(2);
+    expect(broker.requests[0].header.clientId).toBeNull();
+    expect(broker.requests[0].body).toEqual(Buffer.from([0, 0, 0, 1, 0, 0, 0, 1]));
+  });
+
+  it('pipelines many requests and matches the in-order responses', async () => {
+    const c = await open();
+    // Answer in bursts of 10 responses written at once, so several frames share one chunk.
+    let batch: Buffer[] = [];
+    broker.handler = (req, socket) => {
+      const r = new Reader(req.body);
+      const a = r.int32();
+      const b = r.int32();
+      batch.push(response(req, (w) => w.int32(a + b).int32(b)));
+      if (batch.length === 10) {
+        socket.write(Buffer.concat(batch));
+        batch = [];
+      }
+    };
+    const results = Array.from({ length: 200 }, (_, i) => c.request(FakeApi, i % 5, { a: i, b: 1000 }));
+    expect(c.inFlightCount).toBe(200);
+    const values = await Promise.all(results);
+    values.forEach((v, i) => expect(v).toEqual({ sum: i + 1000, b: 1000 }));
+    expect(broker.requests.map((r) => r.header.correlationId)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(c.inFlightCount).toBe(0);
+  });
+
+  it('reassembles a response delivered one byte at a time', async () => {
+    const c = await open();
+    broker.handler = (req, socket) => {
+      const bytes = response(req, (w) => w.int32(42).int32(7));
+      void (async () => {
+        for (const byte of bytes) {
+          socket.write(Buffer.from([byte]));
+          await tick(1);
+        }
+      })();
+    };
+    await expect(c.request(FakeApi, 3, { a: 0, b: 0 })).resolves.toEqual({ sum: 42, b: 7 });
+  });
+
+  it('handles two responses in one chunk, and frames straddling chunks', async () => {
+    const c = await open();
+    const pending: Buffer[] = [];
+    broker.handler = (req, socket) => {
+      pending.push(response(req, (w) => w.int32(req.header.correlationId).int32(0)));
+      if (pending.length === 2) socket.write(Buffer.concat(pending.splice(0)));
+      if (pending.length === 1 && req.header.correlationId === 2) {
+        // third response: write it in two pieces, the first carrying only the size and half the header
+        const bytes = pending.splice(0)[0];
+        socket.write(bytes.subarray(0, 6));
+        setTimeout(() => socket.write(bytes.subarray(6)), 5);
+      }
+    };
+    const results = await Promise.all([0, 1, 2].map((i) => c.request(FakeApi, 0, { a: i, b: 0 })));
+    expect(results.map((r) => r.sum)).toEqual([0, 1, 2]);
+  });
+
+  it('reassembles a large response spread over many chunks, with the next frame in the same chunk', async () => {
+    const c = await open();
+    const big = Buffer.alloc(3 * 1024 * 1024, 0xab);
+    const decodeBig = (r: Reader): Buffer => Buffer.from(r.rawBytes(r.remaining));
+    let held: Buffer | null = null;
+    broker.handler = (req, socket) => {
+      if (req.header.correlationId === 0) {
+        held = response(req, (w) => w.raw(big));
+        return;
+      }
+      const second = response(req, (w) => w.int32(9));
+      const first = held as unknown as Buffer;
+      // the first frame in two writes; the second write also carries the whole next frame
+      socket.write(first.subarray(0, 1000));
+      setTimeout(() => socket.write(Buffer.concat([first.subarray(1000), second])), 5);
+    };
+    const a = c.requestRaw(18, 0, 1, (w) => w.int32(0), 0, decodeBig);
+    const b = c.requestRaw(18, 0, 1, (w) => w.int32(0), 0, (r) => r.int32());
+    // Buffer.equals: jest's deep equality walks a 3 MiB buffer byte by byte, very slowly
+    expect((await a).equals(big)).toBe(true);
+    await expect(b).resolves.toBe(9);
+  });
+
+  it('rejects a response frame larger than maxResponseSize and closes the connection', async () => {
+    const c = await open({ maxResponseSize: 1024 });
+    const closed = jest.fn();
+    c.onClose(closed);
+    broker.handler = (_req, socket) => {
+      const header = Buffer.alloc(8);
+      header.writeInt32BE(2048, 0);
+      socket.write(header);
+    };
+    const first = c.request(FakeApi, 0, { a: 1, b: 1 });
+    const second = c.request(FakeApi, 0, { a: 1, b: 1 });
+    const err = await rejectionOf(first);
+    expect(err).toBeInstanceOf(FrameTooLargeError);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err).toMatchObject({ code: 'FRAME_TOO_LARGE', retriable: true, size: 2048, maxSize: 1024 });
+    expect((err as Error).message).toContain(`127.0.0.1:${broker.port}`);
+    await expect(second).rejects.toBe(err);
+    expect(c.state).toBe('closed');
+    expect(closed).toHaveBeenCalledTimes(1);
+    expect(closed).toHaveBeenCalledWith(err);
+  });
+
+  it('rejects a negative frame size', async () => {
+    const c = await open();
+    broker.handler = (_req, socket) => socket.write(Buffer.from([0xff, 0xff, 0xff, 0xfe]));
+    await expect(c.request(FakeApi, 0, { a: 1, b: 1 })).rejects.toMatchObject({ code: 'FRAME_TOO_LARGE', size: -2 });
+  });
+
+  it('fails every pending request promptly when the broker closes the connection', async () => {
+    const c = await open();
+    broker.handler = (req, socket) => {
+      if (req.header.correlationId === 2) socket.end();
+    };
+    const results = [0, 1, 2].map((i) => c.request(FakeApi, 0, { a: i, b: 0 }));
+    const started = Date.now();
+    const errors = await Promise.all(results.map(rejectionOf));
+    expect(Date.now() - started).toBeLessThan(1000);
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(ConnectionError);
+      expect(err).toMatchObject({ code: 'CONNECTION_CLOSED', retriable: true, broker: `127.0.0.1:${broker.port}` });
+    }
+    // later requests fail at once with the same reason
+    await expect(c.request(FakeApi, 0, { a: 1, b: 1 })).rejects.toBe(errors[0]);
+    expect(c.closeReason).toBe(errors[0]);
+  });
+
+  it('reports a connection reset as NETWORK_EXCEPTION', async () => {
+    const c = await open();
+    broker.handler = (_req, socket) => socket.resetAndDestroy();
+    const err = await rejectionOf(c.request(FakeApi, 0, { a: 1, b: 1 }));
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err).toMatchObject({ code: 'NETWORK_EXCEPTION', retriable: true });
+    expect((err as Error).cause).toMatchObject({ code: 'ECONNRESET' });
+  });
+
+  it('times out a request, closes the connection and fails the rest with a ConnectionError', async () => {
+    const c = await open({ requestTimeoutMs: 100 });
+    broker.handler = () => {};
+    const closed = jest.fn();
+    c.onClose(closed);
+    const first = c.request(FakeApi, 0, { a: 1, b: 1 });
+    await tick(30);
+    const second = c.request(FakeApi, 0, { a: 1, b: 1 }, { timeoutMs: 5000 });
+    const started = Date.now();
+    const err = await rejectionOf(first);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(err).toBeInstanceOf(RequestTimeoutError);
+    expect(err).toMatchObject({ code: 'REQUEST_TIMED_OUT', retriable: true, apiKey: 18, correlationId: 0, timeoutMs: 100 });
+    const err2 = await rejectionOf(second);
+    expect(err2).toBeInstanceOf(ConnectionError);
+    expect((err2 as ConnectionError).cause).toBeInstanceOf(RequestTimeoutError);
+    expect(c.state).toBe('closed');
+    expect(closed).toHaveBeenCalledTimes(1);
+    // the broker sees the connection go away
+    await tick(20);
+    expect(broker.sockets[0].destroyed || broker.sockets[0].readableEnded).toBe(true);
+  });
+
+  it('honours a per-request timeout shorter than the earliest one already armed', async () => {
+    const c = await open({ requestTimeoutMs: 10_000 });
+    broker.handler = () => {};
+    const long = c.request(FakeApi, 0, { a: 1, b: 1 });
+    const short = c.request(FakeApi, 0, { a: 1, b: 1 }, { timeoutMs: 50 });
+    const started = Date.now();
+    await expect(short).rejects.toBeInstanceOf(RequestTimeoutError);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await expect(long).rejects.toMatchObject({ code: 'NETWORK_EXCEPTION' });
+  });
+
+  it('does not time out requests that are answered in time', async () => {
+    const c = await open({ requestTimeoutMs: 50 });
+    for (let i = 0; i < 5; i++) {
+      await c.request(FakeApi, 0, { a: i, b: 0 });
+      await tick(20);
+    }
+    await tick(60);
+    expect(c.state).toBe('connected');
+  });
+
+  it('treats a correlation id mismatch as fatal for the connection', async () => {
+    const c = await open();
+    broker.handler = (req, socket) => socket.write(response(req, (w) => w.int32(0).int32(0), req.header.correlationId + 7));
+    const first = c.request(FakeApi, 0, { a: 1, b: 1 });
+    const second = c.request(FakeApi, 0, { a: 1, b: 1 });
+    const err = await rejectionOf(first);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err).toMatchObject({ code: 'CORRELATION_ID_MISMATCH' });
+    expect((err as Error).message).toMatch(/correlation id 7 .*\(0, api key 18\)/);
+    await expect(second).rejects.toBe(err);
+    expect(c.state).toBe('closed');
+  });
+
+  it('treats a response with nothing in flight as fatal', async () => {
+    const c = await open();
+    const closed = new Promise((resolve) => c.onClose(resolve));
+    broker.sockets[0].write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 1]));
+    await expect(closed).resolves.toMatchObject({ code: 'UNEXPECTED_RESPONSE' });
+  });
+
+  it('closes the connection when a response cannot be decoded', async () => {
+    const c = await open();
+    broker.handler = (req, socket) => socket.write(response(req, (w) => w.int16(1)));
+    const err = await rejectionOf(c.request(FakeApi, 0, { a: 1, b: 1 }));
+    expect(err).toMatchObject({ code: 'RESPONSE_DECODE', retriable: true });
+    expect((err as Error).cause).toMatchObject({ code: 'PROTOCOL_DECODE' });
+    expect(c.state).toBe('closed');
+  });
+
+  it('resolves a response-less request once flushed, without keeping a correlation slot', async () => {
+    const c = await open();
+    broker.handler = (req, socket) => {
+      if (req.header.correlationId === 1) addHandler(req, socket, broker);
+    };
+    const noResponse = c.request(FakeApi, 0, { a: 1, b: 1 }, { expectResponse: false });
+    expect(c.inFlightCount).toBe(1);
+    await expect(noResponse).resolves.toBeUndefined();
+    expect(c.inFlightCount).toBe(0);
+    // the next request gets the next correlation id and its own response
+    await expect(c.request(FakeApi, 0, { a: 2, b: 2 })).resolves.toEqual({ sum: 4, b: 2 });
+    await tick(10);
+    expect(broker.requests.map((r) => r.header.correlationId)).toEqual([0, 1]);
+  });
+
+  it('splices attached buffers into the request without copying the large ones', async () => {
+    const c = await open();
+    const large = Buffer.alloc(ATTACH_COPY_THRESHOLD * 4, 0x5a);
+    const small = Buffer.from('small');
+    broker.handler = (req, socket) => socket.write(response(req, (w) => w.int32(req.body.length)));
+    const writeSpy = jest.spyOn(net.Socket.prototype, 'write');
+    const bodyLen = await c.requestRaw(
+      18,
+      0,
+      1,
+      (w, frame) => {
+        w.int32(large.length);
+        frame.attach(large);
+        w.int32(small.length);
+        frame.attach(small);
+        w.int32(large.length);
+        frame.attach(large);
+      },
+      0,
+      (r) => r.int32(),
+      { timeoutMs: 5000 },
+    );
+    const chunks = writeSpy.mock.calls.map((call) => call[0] as Buffer);
+    writeSpy.mockRestore();
+    expect(chunks.filter((chunk) => chunk === large)).toHaveLength(2);
+    expect(chunks.some((chunk) => chunk === small)).toBe(false);
+    const expected = Buffer.concat([
+      Buffer.from([0, 0, 0x80, 0]),
+      large,
+      Buffer.from([0, 0, 0, 5]),
+      small,
+      Buffer.from([0, 0, 0x80, 0]),
+      large,
+    ]);
+    const req = broker.requests[0];
+    expect(req.body.equals(expected)).toBe(true);
+    expect(req.size).toBe(2 + 2 + 4 + 2 + 'test-client'.length + expected.length);
+    expect(c.bytesSent).toBe(4 + req.size);
+    expect(bodyLen).toBe(expected.length);
+  });
+
+  it('flush-resolves a response-less request whose body ends with an attached buffer', async () => {
+    const c = await open();
+    broker.handler = () => {};
+    const large = Buffer.alloc(ATTACH_COPY_THRESHOLD, 1);
+    await expect(
+      c.requestRaw(18, 0, 1, (_w, frame) => frame.attach(large), 0, () => 0, { expectResponse: false }),
+    ).resolves.toBeUndefined();
+    await tick(20);
+    expect(broker.requests[0].body.equals(large)).toBe(true);
+    expect(c.inFlightCount).toBe(0);
+  });
+
+  it('rejects a request whose body cannot be encoded and keeps the connection', async () => {
+    const c = await open();
+    const err = await rejectionOf(
+      c.requestRaw(18, 0, 1, () => {
+        throw new ProtocolEncodeError('bad field');
+      }, 0, () => 0),
+    );
+    expect(err).toBeInstanceOf(ProtocolEncodeError);
+    expect(c.state).toBe('connected');
+    await expect(c.request(FakeApi, 0, { a: 1, b: 2 })).resolves.toEqual({ sum: 3, b: 2 });
+  });
+
+  it('wraps correlation ids around before the reserved top of the int32 range', async () => {
+    const c = await open({ initialCorrelationId: 0x7fffffff - 10 });
+    for (let i = 0; i < 5; i++) await c.request(FakeApi, 0, { a: i, b: 0 });
+    expect(broker.requests.map((r) => r.header.correlationId)).toEqual([0x7ffffff5, 0x7ffffff6, 0x7ffffff7, 0, 1]);
+  });
+
+  it('signals backpressure and resolves waitForDrain once the socket drains', async () => {
+    const c = await open({ socketWriteHighWaterMark: 64 * 1024 });
+    broker.handler = () => {};
+    broker.sockets[0].pause();
+    const payload = Buffer.alloc(1024 * 1024);
+    const sends: Promise<unknown>[] = [];
+    // Until the kernel's buffers are full, writes complete synchronously and nothing stays queued.
+    for (let i = 0; i < 256 && c.bufferedBytes === 0; i++) {
+      sends.push(c.requestRaw(18, 0, 1, (_w, frame) => frame.attach(payload), 0, () => 0, { expectResponse: false }));
+    }
+    expect(c.needsDrain).toBe(true);
+    expect(c.bufferedBytes).toBeGreaterThan(64 * 1024);
+    let drained = false;
+    const wait = c.waitForDrain().then(() => (drained = true));
+    expect(c.waitForDrain()).toBe(c.waitForDrain());
+    await tick(20);
+    expect(drained).toBe(false);
+    broker.sockets[0].resume();
+    await wait;
+    expect(c.needsDrain).toBe(false);
+    await Promise.all(sends);
+  });
+
+  it('does not report backpressure for a single request below the default 1 MiB high-water mark', async () => {
+    const c = await open();
+    broker.handler = () => {};
+    broker.sockets[0].pause();
+    const payload = Buffer.alloc(512 * 1024);
+    const sent = c.requestRaw(18, 0, 1, (_w, frame) => frame.attach(payload), 0, () => 0, { expectResponse: false });
+    expect(c.needsDrain).toBe(false);
+    await expect(c.waitForDrain()).resolves.toBeUndefined();
+    broker.sockets[0].resume();
+    await sent;
+  });
+
+  it('resolves drain waiters when the connection closes', async () => {
+    const c = await open({ socketWriteHighWaterMark: 1024 });
+    broker.handler = () => {};
+    broker.sockets[0].pause();
+    const payload = Buffer.alloc(1024 * 1024);
+    void c.requestRaw(18, 0, 1, (_w, frame) => frame.attach(payload), 0, () => 0, { expectResponse: false });
+    expect(c.needsDrain).toBe(true);
+    const wait = c.waitForDrain();
+    await c.close();
+    await expect(wait).resolves.toBeUndefined();
+  });
+
+  it('rejects pending requests with CONNECTION_CLOSED on close(), and close() is idempotent', async () => {
+    const c = await open();
+    broker.handler = () => {};
+    const closed = jest.fn();
+    c.onClose(closed);
+    const p = c.request(FakeApi, 0, { a: 1, b: 1 });
+    const flushP = c.request(FakeApi, 0, { a: 1, b: 1 }, { expectResponse: false });
+    await Promise.all([c.close(), c.close()]);
+    await expect(p).rejects.toMatchObject({ code: 'CONNECTION_CLOSED', message: expect.stringContaining('closed by the client') });
+    // flushed before close, or rejected by it: either way it settles
+    await flushP.catch(() => undefined);
+    expect(closed).toHaveBeenCalledTimes(1);
+    expect(c.state).toBe('closed');
+  });
+
+  it('does not surface rejections of requests nobody awaits', async () => {
+    const c = await open();
+    broker.handler = (req, socket) => {
+      if (req.header.correlationId === 3) socket.destroy();
+    };
+    for (let i = 0; i < 4; i++) void c.request(FakeApi, 0, { a: i, b: 0 });
+    void c.request(FakeApi, 0, { a: 1, b: 1 }, { expectResponse: false });
+    await new Promise((resolve) => c.onClose(resolve));
+    void c.request(FakeApi, 0, { a: 1, b: 1 });
+    await tick(20);
+    // afterEach asserts the unhandledRejection spy saw nothing
+  });
+
+  it('a close listener that throws does not stop the others', async () => {
+    const c = await open();
+    const second = jest.fn();
+    c.onClose(() => {
+      throw new Error('listener bug');
+    });
+    c.onClose(second);
+    const unsubscribed = jest.fn();
+    c.onClose(unsubscribed)();
+    const uncaught = jest.fn();
+    const queueSpy = jest.spyOn(globalThis, 'queueMicrotask').mockImplementation((fn) => {
+      try {
+        fn();
+      } catch (err) {
+        uncaught(err);
+      }
+    });
+    await c.close();
+    queueSpy.mockRestore();
+    expect(second).toHaveBeenCalledTimes(1);
+    expect(unsubscribed).not.toHaveBeenCalled();
+    expect(uncaught).toHaveBeenCalledWith(expect.objectContaining({ message: 'listener bug' }));
+  });
+
+  it('rejects requests before connect() with NOT_CONNECTED', async () => {
+    const c = new Connection({ host: '127.0.0.1', port: broker.port });
+    connections.push(c);
+    await expect(c.request(FakeApi, 0, { a: 1, b: 1 })).rejects.toMatchObject({ code: 'NOT_CONNECTED', retriable: true });
+  });
+
+  it('fails connect() with CONNECT_FAILED when nothing listens', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const c = new Connection({ host: '127.0.0.1', port });
+    connections.push(c);
+    const err = await rejectionOf(c.connect());
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err).toMatchObject({ code: 'CONNECT_FAILED', retriable: true, broker: `127.0.0.1:${port}` });
+    expect((err as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(c.state).toBe('closed');
+  });
+
+  it('fails connect() with ConnectionSetupTimeoutError when the connection is not established in time', async () => {
+    // A socket that never connects stands in for an unreachable host.
+    const spy = jest.spyOn(net, 'createConnection').mockImplementation(() => new net.Socket());
+    const c = new Connection({ host: '127.0.0.1', port: broker.port, socketConnectionSetupTimeoutMs: 50 });
+    connections.push(c);
+    try {
+      const err = await rejectionOf(c.connect());
+      expect(err).toBeInstanceOf(ConnectionSetupTimeoutError);
+      expect(err).toMatchObject({ code: 'CONNECTION_SETUP_TIMEOUT', retriable: true, timeoutMs: 50 });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('formats IPv6 addresses in brackets', () => {
+    expect(new Connection({ host: '::1', port: 9092 }).address).toBe('[::1]:9092');
+  });
+});

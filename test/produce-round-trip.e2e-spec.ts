@@ -75,12 +75,17 @@ describe('producing to a 1-node cluster, verified by the Java consumer', () => {
     await cluster.createTopic({ name: topic, partitions: 1, replicationFactor: 1 });
     const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, lingerMs: 60_000 });
     try {
-      await producer.send({ topic, value: 'warm-up' }).catch(() => undefined); // metadata, then lingers
+      // the first sends still wait for metadata when flush() is called: flush owes them too
       const settled: boolean[] = [];
       const sends = Array.from({ length: 50 }, (_, i) => producer.send({ topic, value: `v${i}` }).then(() => (settled[i] = true)));
       await producer.flush();
       expect(settled.filter(Boolean)).toHaveLength(50);
       await Promise.all(sends);
+      // and once metadata is known, records linger in the accumulator until flush() sends them
+      const later = Array.from({ length: 20 }, (_, i) => producer.send({ topic, value: `w${i}` }).then(() => (settled[100 + i] = true)));
+      await producer.flush();
+      expect(settled.filter(Boolean)).toHaveLength(70);
+      await Promise.all(later);
     } finally {
       await producer.close();
     }

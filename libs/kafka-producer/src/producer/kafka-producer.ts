@@ -54,6 +54,8 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
   private readonly sticky: StickyPartitionCache;
   private state: 'running' | 'closing' | 'closed' = 'running';
   private closePromise: Promise<void> | null = null;
+  /** Sends still waiting for their topic's metadata: not in the accumulator yet, but flush() owes them. */
+  private readonly awaitingMetadata = new Set<Promise<void>>();
 
   constructor(options: KafkaProducerOptions<K, V>) {
     this.config = resolveProducerConfig(options);
@@ -138,7 +140,13 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     if (known !== undefined && (partition === undefined || partition < known.partitions.length)) {
       return this.append(known, partition, timestamp < 0 ? now : timestamp, key, value, headers, now);
     }
-    return this.metadata.waitForTopic(topic, partition, this.config.maxBlockMs, now).then((info) => {
+    // Java's send() blocks here; ours returns at once, so flush() must also wait for these sends
+    const metadataKnown = this.metadata.waitForTopic(topic, partition, this.config.maxBlockMs, now);
+    const appended = metadataKnown.then(noop, noop).then(() => {
+      this.awaitingMetadata.delete(appended);
+    });
+    this.awaitingMetadata.add(appended);
+    return metadataKnown.then((info) => {
       this.ensureOpen();
       const t = Date.now();
       return this.append(info, partition, timestamp < 0 ? t : timestamp, key, value, headers, t);
@@ -189,6 +197,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
 
   /** Resolves when every record sent before this call has completed (succeeded or failed). */
   async flush(): Promise<void> {
+    if (this.awaitingMetadata.size > 0) await Promise.all([...this.awaitingMetadata]);
     const done = this.accumulator.flush();
     this.sender.wakeup();
     await done;

@@ -44,5 +44,5 @@ module.exports = tseslint.config(
     files: ['apps/**/*.ts'],
     rules: restrict([noTesting, peers, { group: ['@app/kafka-producer/protocol', '@app/kafka-producer/protocol/*', '@app/kafka-producer/network', '@app/kafka-producer/network/*', '@app/kafka-producer/producer/*', '**/libs/**'], message: 'apps use only the public API: @app/kafka-producer and @app/kafka-producer/nest' }]),
   },
-  { files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'bench/**/*.ts', 'libs/kafka-testing/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'libs/kafka-testing/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

@@ -1,0 +1,28 @@
+/**
+ * @app/kafka-testing: real Apache Kafka clusters for tests and development (never imported by the
+ * product). See libs/kafka-testing/README.md.
+ */
+export { TopicCommandAdmin } from './admin';
+export type { TopicAdmin, TopicSpec } from './admin';
+export { KafkaClusterBase } from './cluster-base';
+export { containerCluster } from './container-cluster';
+export { dumpLogSegmentFiles, parseDumpLogSegments } from './dump-log-segments';
+export type { DumpedBatch, DumpedRecord, DumpedSegment } from './dump-log-segments';
+export { ExternalKafkaCluster, externalCluster } from './external-cluster';
+export { javaBinary, runJavaTool, runJavaToolOrThrow } from './java-tools';
+export type { JavaToolOptions } from './java-tools';
+export { cleanupStaleClusters, freePorts, KafkaCluster, killClusterProcesses } from './kafka-cluster';
+export type { ClusterState, KafkaClusterOptions, KafkaNodeInfo, NodeState } from './kafka-cluster';
+export { ensureKafkaJars } from './maven-jars';
+export type { FetchOptions, KafkaJars } from './maven-jars';
+export { probeApiVersions, probeMetadata } from './probe';
+export type { ApiVersionsResult, MetadataBroker, MetadataPartition, MetadataResult, MetadataTopic } from './probe';
+export { encodeReferenceRecords, produceWithJava } from './reference-producer';
+export type { ReferenceMetadata, ReferenceProduceOptions, ReferenceRecord } from './reference-producer';
+export type { RunResult } from './run-process';
+export { getTestCluster, sharedCluster, SHARED_BOOTSTRAP_ENV, SHARED_STATE_ENV, startSharedCluster, stopSharedCluster, testClusterKind } from './test-cluster';
+export type { SharedClusterState, TestClusterKind } from './test-cluster';
+export { consumeWithJava, consumeWithJavaDetailed, parseRecordDump } from './verifier';
+export type { ConsumedRecord, ConsumeOptions, ConsumeResult } from './verifier';
+export { DEFAULT_KAFKA_VERSION, versionProfile } from './versions';
+export type { KafkaVersionProfile } from './versions';

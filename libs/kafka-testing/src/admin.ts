@@ -5,7 +5,7 @@ export interface TopicSpec {
   name: string;
   /** Default 1. */
   partitions?: number;
-  /** Default: the cluster's node count capped at 3 for a harness cluster, 1 elsewhere. */
+  /** Default: the cluster's broker count, capped at 3. */
   replicationFactor?: number;
   /** Topic-level configs, e.g. { 'min.insync.replicas': '2' }. */
   configs?: Record<string, string>;

@@ -66,6 +66,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     this.metadata = new Metadata(this.connections, this.config, () => this.sender.wakeup());
     this.accumulator = new RecordAccumulator(this.config);
     this.sender = new Sender(this.config, this.accumulator, this.metadata, this.connections);
+    this.accumulator.onProgress = () => this.sender.wakeup();
     this.sticky = new StickyPartitionCache(this.config.batchSize);
   }
 
@@ -138,7 +139,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     const now = Date.now();
     const known = this.metadata.touch(topic, now);
     if (known !== undefined && (partition === undefined || partition < known.partitions.length)) {
-      return this.append(known, partition, timestamp < 0 ? now : timestamp, key, value, headers, now);
+      return this.append(known, partition, timestamp < 0 ? now : timestamp, key, value, headers, now, now + this.config.maxBlockMs);
     }
     // Java's send() blocks here; ours returns at once, so flush() must also wait for these sends
     const metadataKnown = this.metadata.waitForTopic(topic, partition, this.config.maxBlockMs, now);
@@ -149,11 +150,21 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     return metadataKnown.then((info) => {
       this.ensureOpen();
       const t = Date.now();
-      return this.append(info, partition, timestamp < 0 ? t : timestamp, key, value, headers, t);
+      // max.block.ms bounds the metadata wait and the memory wait together, as in Java
+      return this.append(info, partition, timestamp < 0 ? t : timestamp, key, value, headers, t, now + this.config.maxBlockMs);
     });
   }
 
-  private append(topic: TopicInfo, explicit: number | undefined, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[] | null, now: number): Promise<RecordMetadata> {
+  private append(
+    topic: TopicInfo,
+    explicit: number | undefined,
+    timestamp: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: RecordHeader[] | null,
+    now: number,
+    deadlineMs: number,
+  ): Promise<RecordMetadata> {
     const count = topic.partitions.length;
     let partition: number;
     let sticky = false;
@@ -167,9 +178,9 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       sticky = true;
     }
     return new Promise<RecordMetadata>((resolve, reject) => {
-      const result = this.accumulator.append(topic.name, partition, timestamp, key, value, headers, resolve, reject, now);
+      const wake = this.accumulator.append(topic.name, partition, timestamp, key, value, headers, resolve, reject, now, deadlineMs);
       if (sticky) this.sticky.recordAppended(topic, partition, value === null ? 0 : value.length + (key === null ? 0 : key.length));
-      if (result.batchIsFull || result.newBatchCreated) this.sender.wakeup();
+      if (wake) this.sender.wakeup();
     });
   }
 
@@ -226,6 +237,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
         clearTimeout(timer);
       }
     }
+    this.accumulator.abortPending(closed);
     this.sender.abortQueued(closed);
     this.sender.abortInFlight(closed);
     this.sender.stop();

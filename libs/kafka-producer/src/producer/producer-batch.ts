@@ -35,10 +35,23 @@ export class ProducerBatch {
   constructor(
     readonly topic: string,
     readonly partition: number,
-    buffer: Buffer,
+    /** The memory the batch is built in; goes back to the BufferPool when the batch completes. */
+    readonly buffer: Buffer,
     readonly createdMs: number,
+    /** False for batches made by a split, which Java allocates outside the pool too. */
+    readonly pooled = true,
   ) {
     this.builder = new RecordBatchBuilder(buffer);
+  }
+
+  /** Moves record i's completion handlers to another batch (used when a batch is split). */
+  transferRecord(i: number, to: ProducerBatch, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[] | null): boolean {
+    return to.tryAppend(timestamp, key, value, headers, this.resolvers[i], this.rejecters[i]);
+  }
+
+  /** The timestamp each record was sent with (CreateTime), for splitting. */
+  recordTimestamp(i: number): number {
+    return this.timestamps[i];
   }
 
   get recordCount(): number {
@@ -72,10 +85,13 @@ export class ProducerBatch {
     return true;
   }
 
-  /** Stops appends and writes the header; later attempts resend the same bytes. */
-  close(): Buffer {
+  /**
+   * Stops appends and writes the header (compressing first when a codec is set); later attempts
+   * resend the same bytes.
+   */
+  close(compress?: (builder: RecordBatchBuilder) => Buffer): Buffer {
     if (this.bytes === null) {
-      this.bytes = this.builder.close();
+      this.bytes = compress === undefined ? this.builder.close() : compress(this.builder);
       this.state = 'closed';
     }
     return this.bytes;

@@ -1,5 +1,7 @@
 import type { RecordHeader } from '../protocol/records/record-batch';
 import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
+import { decodeRecordBatch, type Decompress } from '../protocol/records/record-batch-decoder';
+import { BufferExhaustedError, BufferPool } from './buffer-pool';
 import { ProducerBatch } from './producer-batch';
 import type { RecordMetadata } from './types';
 
@@ -18,6 +20,7 @@ export interface LeaderView {
 
 export interface AccumulatorConfig {
   readonly batchSize: number;
+  readonly bufferMemory: number;
   readonly lingerMs: number;
   readonly retryBackoffMs: number;
   readonly retryBackoffMaxMs: number;
@@ -29,6 +32,20 @@ export interface ReadyCheck {
   /** Milliseconds until a partition that is not ready yet may become ready (linger or backoff). */
   readonly nextReadyCheckDelayMs: number;
   readonly unknownLeaderTopics: Set<string>;
+}
+
+/** An append waiting for buffer memory; kept in FIFO order so records of a partition never reorder. */
+interface PendingAppend {
+  readonly topic: string;
+  readonly partition: number;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: RecordHeader[] | null;
+  readonly resolve: (metadata: RecordMetadata) => void;
+  readonly reject: (error: Error) => void;
+  readonly enqueuedMs: number;
+  readonly deadlineMs: number;
 }
 
 interface FlushWaiter {
@@ -51,8 +68,25 @@ export class RecordAccumulator {
   private readonly flushWaiters: FlushWaiter[] = [];
   private readonly drainIndex = new Map<number, number>();
   private closed = false;
+  readonly pool: BufferPool;
+  private readonly pending: PendingAppend[] = [];
+  private pendingTimer: NodeJS.Timeout | null = null;
+  /** Compresses a batch as it is closed; unset for compressionType none. */
+  compress: ((builder: RecordBatchBuilder) => Buffer) | undefined;
+  /** Decompresses a batch that must be split; unset for compressionType none. */
+  decompress: Decompress | undefined;
+  /** Wakes the sender when queued appends made progress. */
+  onProgress: () => void = () => undefined;
 
-  constructor(private readonly config: AccumulatorConfig) {}
+  constructor(private readonly config: AccumulatorConfig) {
+    this.pool = new BufferPool(config.bufferMemory, config.batchSize);
+    this.pool.onRelease = () => this.servePending(Date.now());
+  }
+
+  /** Appends waiting for memory (Java's waiting-threads). */
+  get waitingForMemory(): number {
+    return this.pending.length;
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -95,8 +129,10 @@ export class RecordAccumulator {
   }
 
   /**
-   * Appends a record to the partition's open batch, starting a new batch when it does not fit.
-   * Returns whether the sender should be woken now (a batch filled up or a new one started).
+   * Appends a record to the partition's open batch, starting a new batch (memory from the BufferPool)
+   * when it does not fit. When memory is short, the append waits in FIFO order, and so does every later
+   * append, so that records of one partition keep their send order; it fails with BufferExhaustedError
+   * if no memory comes free before `deadlineMs`. Returns whether the sender should be woken now.
    */
   append(
     topic: string,
@@ -108,23 +144,97 @@ export class RecordAccumulator {
     resolve: (metadata: RecordMetadata) => void,
     reject: (error: Error) => void,
     nowMs: number,
-  ): { batchIsFull: boolean; newBatchCreated: boolean } {
+    deadlineMs: number,
+  ): boolean {
+    if (this.pending.length === 0 && this.tryAppend(topic, partition, timestamp, key, value, headers, resolve, reject, nowMs) !== null) {
+      return this.lastAppendWakes;
+    }
+    this.pending.push({ topic, partition, timestamp, key, value, headers, resolve, reject, enqueuedMs: nowMs, deadlineMs });
+    this.armPendingTimer();
+    return true; // a waiting append makes every partition sendable, which frees memory
+  }
+
+  private lastAppendWakes = false;
+
+  /** Appends at once if memory allows; null (nothing done) when the pool cannot supply a new batch. */
+  private tryAppend(
+    topic: string,
+    partition: number,
+    timestamp: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: RecordHeader[] | null,
+    resolve: (metadata: RecordMetadata) => void,
+    reject: (error: Error) => void,
+    nowMs: number,
+  ): ProducerBatch | null {
     const deque = this.dequeFor(topic, partition);
     const last = deque.length > 0 ? deque[deque.length - 1] : undefined;
     if (last !== undefined && last.tryAppend(timestamp, key, value, headers, resolve, reject)) {
-      return { batchIsFull: deque.length > 1 || last.isFull, newBatchCreated: false };
+      this.lastAppendWakes = deque.length > 1 || last.isFull;
+      return last;
     }
-    if (last !== undefined && last.state === 'open') last.close();
-
     // A record bigger than batch.size gets a batch of its own size, as in Java.
     const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(key, value, headers));
-    const batch = new ProducerBatch(topic, partition, Buffer.allocUnsafe(size), nowMs);
+    const buffer = this.pool.tryAllocate(size);
+    if (buffer === null) return null;
+    if (last !== undefined && last.state === 'open') last.close(this.compress);
+    const batch = new ProducerBatch(topic, partition, buffer, nowMs);
     if (!batch.tryAppend(timestamp, key, value, headers, resolve, reject)) {
+      this.pool.deallocate(buffer);
       throw new Error(`internal: a record of estimated size ${size} did not fit a new batch of ${size} bytes`);
     }
     deque.push(batch);
     this.incomplete.set(batch, this.nextBatchId++);
-    return { batchIsFull: deque.length > 1 || batch.isFull, newBatchCreated: true };
+    this.lastAppendWakes = true;
+    return batch;
+  }
+
+  /** Serves waiting appends in order for as long as memory allows. */
+  private servePending(nowMs: number): void {
+    let served = false;
+    while (this.pending.length > 0) {
+      const p = this.pending[0];
+      if (this.tryAppend(p.topic, p.partition, p.timestamp, p.key, p.value, p.headers, p.resolve, p.reject, nowMs) === null) break;
+      this.pool.waitTimeNsTotal += (nowMs - p.enqueuedMs) * 1e6;
+      this.pending.shift();
+      served = true;
+    }
+    if (served) {
+      this.armPendingTimer();
+      this.onProgress();
+    }
+  }
+
+  private armPendingTimer(): void {
+    if (this.pendingTimer !== null) clearTimeout(this.pendingTimer);
+    this.pendingTimer = null;
+    if (this.pending.length === 0) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const p of this.pending) earliest = Math.min(earliest, p.deadlineMs);
+    this.pendingTimer = setTimeout(() => this.expirePending(Date.now()), Math.max(earliest - Date.now(), 0));
+  }
+
+  private expirePending(nowMs: number): void {
+    this.pendingTimer = null;
+    for (let i = 0; i < this.pending.length; ) {
+      const p = this.pending[i];
+      if (p.deadlineMs <= nowMs) {
+        this.pending.splice(i, 1);
+        this.pool.exhaustedTotal++;
+        const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(p.key, p.value, p.headers));
+        p.reject(new BufferExhaustedError(`Failed to allocate ${size} bytes within the configured max blocking time ${nowMs - p.enqueuedMs} ms. Total memory: ${this.pool.totalMemory} bytes. Available memory: ${this.pool.availableMemory} bytes. Poolable size: ${this.pool.poolableSize} bytes`));
+      } else {
+        i++;
+      }
+    }
+    this.armPendingTimer();
+  }
+
+  /** Fails every append still waiting for memory (close without flush). */
+  abortPending(error: Error): void {
+    for (const p of this.pending.splice(0)) p.reject(error);
+    this.armPendingTimer();
   }
 
   private backoffMs(attempts: number): number {
@@ -139,7 +249,8 @@ export class RecordAccumulator {
     const readyNodes = new Set<number>();
     const unknownLeaderTopics = new Set<string>();
     let next = Number.POSITIVE_INFINITY;
-    const flushing = this.flushesInProgress > 0 || this.closed;
+    // Java's "exhausted": someone waits for memory, so send everything to free some
+    const flushing = this.flushesInProgress > 0 || this.closed || this.pending.length > 0;
     for (const [topic, partitions] of this.queues) {
       for (const [partition, deque] of partitions) {
         const first = deque[0];
@@ -182,7 +293,7 @@ export class RecordAccumulator {
         const first = deque?.[0];
         if (deque === undefined || first === undefined || isMuted(tp)) continue;
         if (first.attempts > 0 && nowMs - first.lastAttemptMs < first.retryBackoffMs) continue;
-        const bytes = first.close();
+        const bytes = first.close(this.compress);
         if (ready.length > 0 && size + bytes.length > maxRequestSize) {
           this.drainIndex.set(node, index);
           break;
@@ -205,6 +316,41 @@ export class RecordAccumulator {
     batch.retryBackoffMs = this.backoffMs(batch.attempts);
     batch.state = 'closed';
     this.dequeFor(batch.topic, batch.partition).unshift(batch);
+  }
+
+  /**
+   * Splits a batch the broker rejected as too large into smaller batches that carry the same records
+   * and completion handlers, queued at the head of the partition in order. Each split at least halves
+   * the batch, so repeated rejections end with single-record batches (which then fail alone).
+   * Returns the number of new batches.
+   */
+  splitAndReenqueue(batch: ProducerBatch): number {
+    const decoded = decodeRecordBatch(batch.bytes ?? batch.close(this.compress), 0, this.decompress);
+    const target = Math.max(Math.min(this.config.batchSize, Math.floor(batch.builder.sizeInBytes / 2)), 128);
+    const parts: ProducerBatch[] = [];
+    let current: ProducerBatch | null = null;
+    for (let i = 0; i < decoded.records.length; i++) {
+      const r = decoded.records[i];
+      const ts = batch.recordTimestamp(i);
+      if (current !== null && batch.transferRecord(i, current, ts, r.key, r.value, r.headers)) continue;
+      if (current !== null) current.close(this.compress);
+      const size = Math.max(target, RecordBatchBuilder.estimateSize(r.key, r.value, r.headers));
+      current = new ProducerBatch(batch.topic, batch.partition, Buffer.allocUnsafe(size), batch.createdMs, false);
+      if (!batch.transferRecord(i, current, ts, r.key, r.value, r.headers)) throw new Error('internal: a record did not fit its own split batch');
+      parts.push(current);
+    }
+    const id = this.incomplete.get(batch) ?? this.nextBatchId++;
+    // the old batch's records now live in the parts; it completes silently and gives its memory back
+    this.incomplete.delete(batch);
+    if (batch.pooled) this.pool.deallocate(batch.buffer);
+    batch.state = 'succeeded';
+    for (const part of parts) {
+      part.close(this.compress);
+      part.attempts = batch.attempts;
+      this.incomplete.set(part, id);
+    }
+    this.dequeFor(batch.topic, batch.partition).unshift(...parts);
+    return parts.length;
   }
 
   /** Removes and returns queued batches whose delivery timeout has passed. */
@@ -244,6 +390,7 @@ export class RecordAccumulator {
   /** Called by the sender once a batch succeeded or failed for good. */
   completed(batch: ProducerBatch): void {
     if (!this.incomplete.delete(batch)) return;
+    if (batch.pooled) this.pool.deallocate(batch.buffer);
     if (this.flushWaiters.length === 0) return;
     const oldest = this.incomplete.values().next();
     const oldestId = oldest.done ? Number.POSITIVE_INFINITY : oldest.value;

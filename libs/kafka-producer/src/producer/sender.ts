@@ -28,6 +28,7 @@ const MESSAGE_TOO_LARGE = 10;
 export class Sender {
   state: SenderState = 'running';
   inFlightRequests = 0;
+  batchSplits = 0;
   lastError: Error | null = null;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
@@ -193,8 +194,10 @@ export class Sender {
         }
         this.metadata.requestUpdate();
       }
-      if (p.errorCode === MESSAGE_TOO_LARGE) {
-        this.failBatch(batch, error);
+      if (p.errorCode === MESSAGE_TOO_LARGE && batch.recordCount > 1) {
+        // Java's splitAndReenqueue: smaller batches with the same records, attempts unchanged
+        this.batchSplits++;
+        this.accumulator.splitAndReenqueue(batch);
         continue;
       }
       this.retryOrFail(batch, error, now);

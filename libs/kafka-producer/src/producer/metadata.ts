@@ -235,12 +235,11 @@ export class Metadata implements LeaderView {
     for (const w of this.waiters) {
       const info = this.topics.get(w.topic);
       if (info !== undefined && info.partitions.length > 0) {
-        if (w.partition === undefined || w.partition < info.partitions.length) {
-          clearTimeout(w.timer);
-          w.resolve(info);
-          continue;
-        }
-        this.needUpdate = true;
+        clearTimeout(w.timer);
+        if (w.partition === undefined || w.partition < info.partitions.length) w.resolve(info);
+        // fresh metadata taken after the send: the partition does not exist, so fail fast
+        else w.reject(new InvalidRecordError(`partition ${w.partition} of topic ${w.topic} does not exist: the topic has ${info.partitions.length} partitions`));
+        continue;
       }
       still.push(w);
     }

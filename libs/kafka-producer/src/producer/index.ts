@@ -9,3 +9,4 @@ export type { ProducerInterceptor } from './interceptors';
 export type { Partitioner, PartitionerCluster } from './partitioner';
 export { murmur2, partitionForKey } from './partitioner';
 export * from './errors';
+export { BufferExhaustedError } from './buffer-pool';

@@ -3,6 +3,7 @@ import {
   jsonSerializer,
   KafkaProducer,
   KafkaProtocolError,
+  partitionForKey,
   ProducerClosedError,
   RecordTooLargeError,
   stringSerializer,
@@ -61,6 +62,21 @@ describe('the producer pipeline on a 1-node cluster', () => {
     const small = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, bufferMemory: 1000 });
     await expect(small.send({ topic: 'never-created', value: Buffer.alloc(1500) })).rejects.toThrow(/bufferMemory/);
     await small.close();
+  });
+
+  it('uses a custom partitioner, and falls back to the built-in one when it returns -1', async () => {
+    const topic = await topicWith(4);
+    const producer = new KafkaProducer({
+      bootstrapServers: cluster.bootstrapServers,
+      partitioner: {
+        partition: (_topic, key, _value, clusterView) => (key?.toString() === 'vip' ? clusterView.partitionCountForTopic(_topic) - 1 : -1),
+      },
+    });
+    const vip = await producer.send({ topic, key: 'vip', value: 'a' });
+    const other = await producer.send({ topic, key: 'k-123', value: 'b' });
+    await producer.close();
+    expect(vip.partition).toBe(3);
+    expect(other.partition).toBe(partitionForKey(Buffer.from('k-123'), 4));
   });
 
   it('serializes keys and values with typed serializers', async () => {

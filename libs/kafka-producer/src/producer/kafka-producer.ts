@@ -6,7 +6,7 @@ import type { ClusterConnections } from './cluster-connections';
 import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors';
 import type { ProducerInterceptor } from './interceptors';
 import { Metadata, validateTopicName, type TopicInfo } from './metadata';
-import { partitionForKey } from './partitioner';
+import { partitionForKey, type Partitioner } from './partitioner';
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './producer-config';
 import { RecordAccumulator } from './record-accumulator';
 import { Sender } from './sender';
@@ -47,6 +47,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
   private readonly keySerializer: Serializer<any>;
   private readonly valueSerializer: Serializer<any>;
   private readonly interceptors: ReadonlyArray<ProducerInterceptor<K, V>>;
+  private readonly customPartitioner: Partitioner | undefined;
   private readonly connections: ClusterConnections;
   private readonly metadata: Metadata;
   private readonly accumulator: RecordAccumulator;
@@ -62,6 +63,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     this.keySerializer = options.keySerializer ?? bytesOrStringSerializer;
     this.valueSerializer = options.valueSerializer ?? bytesOrStringSerializer;
     this.interceptors = options.interceptors ?? [];
+    this.customPartitioner = options.partitioner;
     this.connections = new NetworkClusterConnections(this.config, () => this.sender.wakeup());
     this.metadata = new Metadata(this.connections, this.config, () => this.sender.wakeup());
     this.accumulator = new RecordAccumulator(this.config);
@@ -171,6 +173,8 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     if (explicit !== undefined && explicit !== null) {
       if (explicit >= count) return Promise.reject(new InvalidRecordError(`partition ${explicit} of topic ${topic.name} does not exist: it has ${count} partitions`));
       partition = explicit;
+    } else if (this.customPartitioner !== undefined && (partition = this.customPartition(topic, key, value)) >= 0) {
+      // the user's partitioner chose
     } else if (key !== null && !this.config.partitionerIgnoreKeys) {
       partition = partitionForKey(key, count);
     } else {
@@ -182,6 +186,20 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       if (sticky) this.sticky.recordAppended(topic, partition, value === null ? 0 : value.length + (key === null ? 0 : key.length));
       if (wake) this.sender.wakeup();
     });
+  }
+
+  /** Runs the custom partitioner; -1 hands the choice back to the built-in one. */
+  private customPartition(topic: TopicInfo, key: Buffer | null, value: Buffer | null): number {
+    const count = topic.partitions.length;
+    const chosen = this.customPartitioner!.partition(topic.name, key, value, {
+      partitionCountForTopic: (t) => this.metadata.topic(t)?.partitions.length ?? 0,
+      availablePartitionsForTopic: (t) => (this.metadata.topic(t)?.partitions ?? []).filter((p) => p !== undefined && p.leaderId >= 0).map((p) => p.partition),
+    });
+    if (chosen === undefined || chosen === null || chosen === -1) return -1;
+    if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count) {
+      throw new InvalidRecordError(`the custom partitioner chose partition ${String(chosen)} for topic ${topic.name}, which has ${count} partitions`);
+    }
+    return chosen;
   }
 
   private serialize(serializer: Serializer<any>, topic: string, data: unknown, what: 'key' | 'value'): Buffer | null {
@@ -243,6 +261,11 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     this.sender.stop();
     this.metadata.close(closed);
     this.state = 'closed';
+    try {
+      this.customPartitioner?.close?.();
+    } catch {
+      // a failing partitioner must not keep the producer open
+    }
     for (const i of this.interceptors) {
       try {
         i.close?.();

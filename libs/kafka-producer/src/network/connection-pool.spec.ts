@@ -177,6 +177,24 @@ describe('ConnectionPool', () => {
     expect(pool.connectionDelay(1)).toBeLessThanOrEqual(40);
   });
 
+  it('grows the connection-setup timeout with consecutive failures, up to socketConnectionSetupTimeoutMaxMs', async () => {
+    const timeouts: number[] = [];
+    const pool = new ConnectionPool([{ nodeId: 1, host: '127.0.0.1', port: 1 }], {
+      socketConnectionSetupTimeoutMs: 100,
+      socketConnectionSetupTimeoutMaxMs: 350,
+      reconnectBackoffMs: 0,
+      reconnectBackoffMaxMs: 0,
+      random: () => 0.5,
+      open: async (o: BrokerConnectionOptions) => {
+        timeouts.push(o.socketConnectionSetupTimeoutMs!);
+        throw new ConnectionError('127.0.0.1:1', 'CONNECT_FAILED', 'refused');
+      },
+    });
+    for (let i = 0; i < 4; i++) await pool.get(1).catch(() => undefined);
+    await pool.close();
+    expect(timeouts).toEqual([100, 200, 350, 350]);
+  });
+
   it('uses reconnectBackoffMs as a constant backoff when no max is given', async () => {
     const open = (o: BrokerConnectionOptions): Promise<BrokerConnection> =>
       Promise.reject(new ConnectionError(`${o.host}:${o.port}`, 'CONNECT_FAILED', 'refused'));

@@ -1,6 +1,7 @@
 import { KafkaError } from '../errors';
 import { formatAddress } from './address';
 import { BrokerConnection, type BrokerConnectionOptions } from './broker-connection';
+import { DEFAULT_SOCKET_CONNECTION_SETUP_TIMEOUT_MS } from './connection';
 
 export const DEFAULT_RECONNECT_BACKOFF_MS = 50;
 export const DEFAULT_RECONNECT_BACKOFF_MAX_MS = 1000;
@@ -14,6 +15,11 @@ export interface BrokerNode {
 }
 
 export interface ConnectionPoolOptions extends Omit<BrokerConnectionOptions, 'host' | 'port' | 'nodeId'> {
+  /**
+   * Upper bound of the connection-setup timeout: after each failed attempt to a node the timeout
+   * doubles from socketConnectionSetupTimeoutMs up to this (Java's socket.connection.setup.timeout.max.ms).
+   */
+  socketConnectionSetupTimeoutMaxMs?: number;
   reconnectBackoffMs?: number;
   reconnectBackoffMaxMs?: number;
   /** Random source in [0, 1) for the backoff jitter; Math.random by default. */
@@ -76,12 +82,16 @@ export class ConnectionPool {
   private readonly backoffMs: number;
   private readonly backoffMaxMs: number;
   private readonly random: () => number;
+  private readonly setupTimeoutMs: number;
+  private readonly setupTimeoutMaxMs: number;
   private readonly openConnection: (options: BrokerConnectionOptions) => Promise<BrokerConnection>;
   private closed = false;
 
   constructor(nodes: readonly BrokerNode[] = [], options: ConnectionPoolOptions = {}) {
-    const { reconnectBackoffMs, reconnectBackoffMaxMs, random, open, ...connectionOptions } = options;
+    const { reconnectBackoffMs, reconnectBackoffMaxMs, random, open, socketConnectionSetupTimeoutMaxMs, ...connectionOptions } = options;
     this.options = { ...connectionOptions, host: '', port: 0 };
+    this.setupTimeoutMs = connectionOptions.socketConnectionSetupTimeoutMs ?? DEFAULT_SOCKET_CONNECTION_SETUP_TIMEOUT_MS;
+    this.setupTimeoutMaxMs = socketConnectionSetupTimeoutMaxMs ?? Math.max(this.setupTimeoutMs, 30_000);
     this.backoffMs = reconnectBackoffMs ?? DEFAULT_RECONNECT_BACKOFF_MS;
     // Java (postProcessReconnectBackoffConfigs): setting only reconnect.backoff.ms makes it the max
     // too, keeping the constant backoff such users had before exponential backoff existed.
@@ -192,7 +202,9 @@ export class ConnectionPool {
   }
 
   private startConnect(entry: NodeEntry): Promise<BrokerConnection> {
-    const attempt = this.openConnection({ ...this.options, host: entry.node.host, port: entry.node.port, nodeId: entry.node.nodeId }).then(
+    // Java: the setup timeout grows exponentially (20% jitter) with consecutive failures to the node
+    const socketConnectionSetupTimeoutMs = exponentialBackoff(entry.failures, this.setupTimeoutMs, this.setupTimeoutMaxMs, RECONNECT_BACKOFF_JITTER, this.random);
+    const attempt = this.openConnection({ ...this.options, socketConnectionSetupTimeoutMs, host: entry.node.host, port: entry.node.port, nodeId: entry.node.nodeId }).then(
       (connection) => {
         entry.connecting = null;
         if (this.closed || this.entries.get(entry.node.nodeId) !== entry) {

@@ -27,6 +27,7 @@ export class NetworkClusterConnections implements ClusterConnections {
     return {
       clientId: this.config.clientId,
       socketConnectionSetupTimeoutMs: this.config.socketConnectionSetupTimeoutMs,
+      socketConnectionSetupTimeoutMaxMs: this.config.socketConnectionSetupTimeoutMaxMs,
       requestTimeoutMs: this.config.requestTimeoutMs,
       reconnectBackoffMs: this.config.reconnectBackoffMs,
       reconnectBackoffMaxMs: this.config.reconnectBackoffMaxMs,

@@ -79,6 +79,28 @@ describe('the producer pipeline on a 1-node cluster', () => {
     expect(other.partition).toBe(partitionForKey(Buffer.from('k-123'), 4));
   });
 
+  it('puts concurrent sends to many partitions of one broker into one Produce request, and reports Java-named metrics', async () => {
+    const topic = await topicWith(12);
+    const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, lingerMs: 20 });
+    await producer.send({ topic, value: 'metadata first' });
+    const before = producer.metrics();
+    await Promise.all(Array.from({ length: 12 }, (_, p) => producer.send({ topic, partition: p, value: `to ${p}` })));
+    const after = producer.metrics();
+    const health = producer.health();
+    await producer.close();
+    expect(after['record-send-total'] - before['record-send-total']).toBe(12);
+    // 12 records in 12 partition batches: one request carried them all
+    expect(after['records-per-request-avg']).toBeGreaterThan(6);
+    for (const name of ['record-send-rate', 'record-error-rate', 'record-retry-rate', 'batch-size-avg', 'records-per-request-avg', 'record-queue-time-avg', 'record-queue-time-max', 'request-latency-avg', 'request-latency-max', 'buffer-available-bytes', 'bufferpool-wait-ratio', 'requests-in-flight', 'compression-rate-avg', 'produce-throttle-time-avg']) {
+      expect(after).toHaveProperty([name]);
+    }
+    expect(after['buffer-total-bytes']).toBe(32 * 1024 * 1024);
+    expect(after['request-latency-avg']).toBeGreaterThan(0);
+    expect(after['compression-rate-avg']).toBe(1);
+    expect(health).toMatchObject({ state: 'running', queuedRecords: 0, inFlightRequests: 0, lastError: null });
+    expect(health.connectedBrokers).toEqual([1]);
+  });
+
   it('serializes keys and values with typed serializers', async () => {
     const topic = await topicWith(1);
     const producer = new KafkaProducer<string, { id: number; tags: string[] }>({

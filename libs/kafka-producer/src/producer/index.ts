@@ -10,3 +10,4 @@ export type { Partitioner, PartitionerCluster } from './partitioner';
 export { murmur2, partitionForKey } from './partitioner';
 export * from './errors';
 export { BufferExhaustedError } from './buffer-pool';
+export type { ProducerMetricsSnapshot } from './metrics';

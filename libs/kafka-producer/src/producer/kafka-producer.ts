@@ -11,7 +11,8 @@ import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig
 import { RecordAccumulator } from './record-accumulator';
 import { Sender } from './sender';
 import { bytesOrStringSerializer, describe, type Serializer } from './serializers';
-import { StickyPartitionCache } from './sticky-partition-cache';
+import { BuiltInPartitioner } from './built-in-partitioner';
+import { ProducerMetrics, type ProducerMetricsSnapshot } from './metrics';
 import type { HeaderValue, ProducerRecord, ProducerRecordHeaders, RecordMetadata, SendCallback } from './types';
 
 export interface KafkaProducerOptions<K, V> extends ProducerConfig<K, V> {
@@ -52,7 +53,8 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
   private readonly metadata: Metadata;
   private readonly accumulator: RecordAccumulator;
   private readonly sender: Sender;
-  private readonly sticky: StickyPartitionCache;
+  private readonly builtInPartitioner: BuiltInPartitioner;
+  private readonly producerMetrics: ProducerMetrics;
   private state: 'running' | 'closing' | 'closed' = 'running';
   private closePromise: Promise<void> | null = null;
   /** Sends still waiting for their topic's metadata: not in the accumulator yet, but flush() owes them. */
@@ -69,7 +71,23 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     this.accumulator = new RecordAccumulator(this.config);
     this.sender = new Sender(this.config, this.accumulator, this.metadata, this.connections);
     this.accumulator.onProgress = () => this.sender.wakeup();
-    this.sticky = new StickyPartitionCache(this.config.batchSize);
+    this.builtInPartitioner = new BuiltInPartitioner({
+      batchSize: this.config.batchSize,
+      // Java: adaptive partitioning applies only to the built-in partitioner
+      adaptive: this.config.partitionerAdaptivePartitioningEnable && options.partitioner === undefined,
+      availabilityTimeoutMs: this.config.partitionerAvailabilityTimeoutMs,
+    });
+    this.accumulator.partitioner = this.builtInPartitioner;
+    this.sender.partitioner = this.builtInPartitioner;
+    this.producerMetrics = new ProducerMetrics();
+    this.accumulator.metrics = this.producerMetrics;
+    this.sender.metrics = this.producerMetrics;
+    const pool = this.accumulator.pool;
+    this.producerMetrics.registerGauge('buffer-available-bytes', () => pool.availableMemory);
+    this.producerMetrics.registerGauge('buffer-total-bytes', () => pool.totalMemory);
+    this.producerMetrics.registerGauge('requests-in-flight', () => this.sender.inFlightRequests);
+    this.producerMetrics.registerGauge('waiting-threads', () => this.accumulator.waitingForMemory);
+    this.producerMetrics.registerGauge('metadata-age', () => this.metadata.ageMs() / 1000);
   }
 
   /** Connects to the cluster (optional: the first send connects). Rejects if no bootstrap server answers. */
@@ -169,7 +187,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
   ): Promise<RecordMetadata> {
     const count = topic.partitions.length;
     let partition: number;
-    let sticky = false;
+    let sticky: TopicInfo | null = null;
     if (explicit !== undefined && explicit !== null) {
       if (explicit >= count) return Promise.reject(new InvalidRecordError(`partition ${explicit} of topic ${topic.name} does not exist: it has ${count} partitions`));
       partition = explicit;
@@ -178,13 +196,11 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     } else if (key !== null && !this.config.partitionerIgnoreKeys) {
       partition = partitionForKey(key, count);
     } else {
-      partition = this.sticky.partition(topic);
-      sticky = true;
+      partition = this.builtInPartitioner.partition(topic);
+      sticky = topic;
     }
     return new Promise<RecordMetadata>((resolve, reject) => {
-      const wake = this.accumulator.append(topic.name, partition, timestamp, key, value, headers, resolve, reject, now, deadlineMs);
-      if (sticky) this.sticky.recordAppended(topic, partition, value === null ? 0 : value.length + (key === null ? 0 : key.length));
-      if (wake) this.sender.wakeup();
+      if (this.accumulator.append(topic.name, partition, timestamp, key, value, headers, resolve, reject, now, deadlineMs, sticky)) this.sender.wakeup();
     });
   }
 
@@ -274,6 +290,11 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       }
     }
     await this.connections.close();
+  }
+
+  /** The Java producer's metrics by name (producer-metrics group), read without I/O. */
+  metrics(): ProducerMetricsSnapshot {
+    return this.producerMetrics.snapshot();
   }
 
   health(): ProducerHealthSnapshot {

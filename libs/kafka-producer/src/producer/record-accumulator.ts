@@ -2,6 +2,9 @@ import type { RecordHeader } from '../protocol/records/record-batch';
 import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
 import { decodeRecordBatch, type Decompress } from '../protocol/records/record-batch-decoder';
 import { BufferExhaustedError, BufferPool } from './buffer-pool';
+import type { BuiltInPartitioner } from './built-in-partitioner';
+import type { TopicInfo } from './metadata';
+import type { ProducerMetrics } from './metrics';
 import { ProducerBatch } from './producer-batch';
 import type { RecordMetadata } from './types';
 
@@ -33,6 +36,9 @@ export interface ReadyCheck {
   readonly nextReadyCheckDelayMs: number;
   readonly unknownLeaderTopics: Set<string>;
 }
+
+/** tryAppend's answer when the sticky partition should move on before a new batch is started. */
+const SWITCH_PARTITION = Symbol('switch-partition');
 
 /** An append waiting for buffer memory; kept in FIFO order so records of a partition never reorder. */
 interface PendingAppend {
@@ -77,6 +83,9 @@ export class RecordAccumulator {
   decompress: Decompress | undefined;
   /** Wakes the sender when queued appends made progress. */
   onProgress: () => void = () => undefined;
+  /** Sticky/adaptive choice for keyless records; fed queue sizes by ready(). */
+  partitioner: BuiltInPartitioner | undefined;
+  metrics: ProducerMetrics | undefined;
 
   constructor(private readonly config: AccumulatorConfig) {
     this.pool = new BufferPool(config.bufferMemory, config.batchSize);
@@ -145,9 +154,20 @@ export class RecordAccumulator {
     reject: (error: Error) => void,
     nowMs: number,
     deadlineMs: number,
+    stickyTopic: TopicInfo | null = null,
   ): boolean {
-    if (this.pending.length === 0 && this.tryAppend(topic, partition, timestamp, key, value, headers, resolve, reject, nowMs) !== null) {
-      return this.lastAppendWakes;
+    if (this.pending.length === 0) {
+      for (;;) {
+        const batch = this.tryAppend(topic, partition, timestamp, key, value, headers, resolve, reject, nowMs, stickyTopic);
+        if (batch === SWITCH_PARTITION) {
+          // the sticky partition moves on at a batch boundary (KIP-794): pick again and retry
+          partition = this.partitioner!.partition(stickyTopic!);
+          stickyTopic = null;
+          continue;
+        }
+        if (batch !== null) return this.lastAppendWakes;
+        break;
+      }
     }
     this.pending.push({ topic, partition, timestamp, key, value, headers, resolve, reject, enqueuedMs: nowMs, deadlineMs });
     this.armPendingTimer();
@@ -167,13 +187,17 @@ export class RecordAccumulator {
     resolve: (metadata: RecordMetadata) => void,
     reject: (error: Error) => void,
     nowMs: number,
-  ): ProducerBatch | null {
+    stickyTopic: TopicInfo | null = null,
+  ): ProducerBatch | typeof SWITCH_PARTITION | null {
     const deque = this.dequeFor(topic, partition);
     const last = deque.length > 0 ? deque[deque.length - 1] : undefined;
+    const sizeBefore = last === undefined ? 0 : last.sizeInBytes;
     if (last !== undefined && last.tryAppend(timestamp, key, value, headers, resolve, reject)) {
       this.lastAppendWakes = deque.length > 1 || last.isFull;
+      if (stickyTopic !== null) this.partitioner?.recordAppended(stickyTopic, partition, last.sizeInBytes - sizeBefore, last.isFull);
       return last;
     }
+    if (stickyTopic !== null && this.partitioner !== undefined && this.partitioner.switchAtBatchBoundary(stickyTopic, partition)) return SWITCH_PARTITION;
     // A record bigger than batch.size gets a batch of its own size, as in Java.
     const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(key, value, headers));
     const buffer = this.pool.tryAllocate(size);
@@ -187,6 +211,7 @@ export class RecordAccumulator {
     deque.push(batch);
     this.incomplete.set(batch, this.nextBatchId++);
     this.lastAppendWakes = true;
+    if (stickyTopic !== null) this.partitioner?.recordAppended(stickyTopic, partition, batch.sizeInBytes, batch.isFull);
     return batch;
   }
 
@@ -197,6 +222,7 @@ export class RecordAccumulator {
       const p = this.pending[0];
       if (this.tryAppend(p.topic, p.partition, p.timestamp, p.key, p.value, p.headers, p.resolve, p.reject, nowMs) === null) break;
       this.pool.waitTimeNsTotal += (nowMs - p.enqueuedMs) * 1e6;
+      this.metrics?.recordBufferWait((nowMs - p.enqueuedMs) * 1e6);
       this.pending.shift();
       served = true;
     }
@@ -222,6 +248,7 @@ export class RecordAccumulator {
       if (p.deadlineMs <= nowMs) {
         this.pending.splice(i, 1);
         this.pool.exhaustedTotal++;
+        this.metrics?.recordBufferExhausted();
         const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(p.key, p.value, p.headers));
         p.reject(new BufferExhaustedError(`Failed to allocate ${size} bytes within the configured max blocking time ${nowMs - p.enqueuedMs} ms. Total memory: ${this.pool.totalMemory} bytes. Available memory: ${this.pool.availableMemory} bytes. Poolable size: ${this.pool.poolableSize} bytes`));
       } else {
@@ -252,6 +279,7 @@ export class RecordAccumulator {
     // Java's "exhausted": someone waits for memory, so send everything to free some
     const flushing = this.flushesInProgress > 0 || this.closed || this.pending.length > 0;
     for (const [topic, partitions] of this.queues) {
+      this.partitioner?.updateLoadStatsFromQueues(topic, partitions, leaders);
       for (const [partition, deque] of partitions) {
         const first = deque[0];
         if (first === undefined) continue;

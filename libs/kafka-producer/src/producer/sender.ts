@@ -2,7 +2,9 @@ import { KafkaError, KafkaProtocolError, protocolErrorInfo } from '../errors';
 import { ProduceApi, type ProduceRequest, type ProduceResponse, type TopicProduceData } from '../protocol/messages/produce.generated';
 import type { ClusterConnections, NodeConnection } from './cluster-connections';
 import { KafkaTimeoutError, ProducerClosedError } from './errors';
+import type { BuiltInPartitioner } from './built-in-partitioner';
 import type { Metadata } from './metadata';
+import type { ProducerMetrics } from './metrics';
 import type { ProducerBatch } from './producer-batch';
 import type { RecordAccumulator, TopicPartition } from './record-accumulator';
 
@@ -29,6 +31,8 @@ export class Sender {
   state: SenderState = 'running';
   inFlightRequests = 0;
   batchSplits = 0;
+  partitioner: BuiltInPartitioner | undefined;
+  metrics: ProducerMetrics | undefined;
   lastError: Error | null = null;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
@@ -82,10 +86,13 @@ export class Sender {
         continue;
       }
       const node = this.connections.ready(address);
+      const canDrain =
+        node !== null && (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlightRequestsPerConnection && !node.connection.needsDrain;
+      // adaptive partitioning avoids brokers that have data but cannot take it
+      this.partitioner?.updateNodeLatencyStats(nodeId, now, canDrain);
       if (node === null) continue; // connecting or backing off; the pool wakes us when it changes
-      if ((this.inFlightByNode.get(nodeId) ?? 0) >= this.config.maxInFlightRequestsPerConnection) continue;
-      if (node.connection.needsDrain) {
-        node.connection.waitForDrain().then(() => this.wakeup(), () => this.wakeup());
+      if (!canDrain) {
+        if (node.connection.needsDrain) node.connection.waitForDrain().then(() => this.wakeup(), () => this.wakeup());
         continue;
       }
       sendable.set(nodeId, node);
@@ -113,7 +120,15 @@ export class Sender {
   private sendProduceRequest(nodeId: number, node: NodeConnection, batches: ProducerBatch[], now: number): void {
     const version = node.versionFor(ProduceApi);
     const byTopic = new Map<string, TopicProduceData>();
+    let records = 0;
+    let bytes = 0;
     for (const batch of batches) {
+      records += batch.recordCount;
+      bytes += batch.bytes!.length;
+      if (this.metrics !== undefined) {
+        if (batch.attempts === 0) this.metrics.recordQueueTime(now - batch.createdMs);
+        this.metrics.recordBatch(batch.bytes!.length, batch.recordCount, batch.bytes!.length / batch.builder.sizeInBytes);
+      }
       let topicData = byTopic.get(batch.topic);
       if (topicData === undefined) {
         const topicId = this.metadata.topic(batch.topic)?.topicId;
@@ -134,9 +149,17 @@ export class Sender {
     };
     this.inFlightRequests++;
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
+    this.metrics?.recordSend(records, bytes);
+    const sentAt = now;
     const expectResponse = this.config.acks !== 0;
     node.connection.request(ProduceApi, version, request, { expectResponse, timeoutMs: this.config.requestTimeoutMs }).then(
-      (response) => this.handleResponse(nodeId, batches, response ?? null),
+      (response) => {
+        if (response !== undefined && this.metrics !== undefined) {
+          this.metrics.recordRequest(Date.now() - sentAt);
+          this.metrics.recordThrottle(response.throttleTimeMs);
+        }
+        this.handleResponse(nodeId, batches, response ?? null);
+      },
       (error: unknown) => this.handleRequestFailure(nodeId, batches, error as Error),
     );
   }
@@ -197,6 +220,7 @@ export class Sender {
       if (p.errorCode === MESSAGE_TOO_LARGE && batch.recordCount > 1) {
         // Java's splitAndReenqueue: smaller batches with the same records, attempts unchanged
         this.batchSplits++;
+        this.metrics?.recordSplit();
         this.accumulator.splitAndReenqueue(batch);
         continue;
       }
@@ -220,6 +244,7 @@ export class Sender {
     if (this.state === 'closed') return this.failBatch(batch, new ProducerClosedError('the producer was closed before the batch was acknowledged'));
     if (now - batch.createdMs >= this.config.deliveryTimeoutMs) return this.failBatch(batch, this.deliveryTimeout(batch, now, error));
     if (!retriable || batch.attempts >= this.config.retries) return this.failBatch(batch, error);
+    this.metrics?.recordRetry(batch.recordCount);
     this.accumulator.reenqueue(batch, now);
   }
 
@@ -238,6 +263,7 @@ export class Sender {
 
   private failBatch(batch: ProducerBatch, error: Error): void {
     this.lastError = error;
+    this.metrics?.recordError(batch.recordCount);
     batch.fail(error);
     this.accumulator.completed(batch);
   }

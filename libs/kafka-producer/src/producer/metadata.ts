@@ -54,7 +54,8 @@ export function validateTopicName(topic: unknown): string | null {
  */
 export class Metadata implements LeaderView {
   private readonly topics = new Map<string, TopicInfo>();
-  private readonly lastUsed = new Map<string, number>();
+  /** Last use per topic, in a mutable box: touch() runs per record and must not allocate. */
+  private readonly lastUsed = new Map<string, { ms: number }>();
   private brokers = new Map<number, BrokerAddress>();
   private byNode = new Map<number, TopicPartition[]>();
   private waiters: TopicWaiter[] = [];
@@ -98,8 +99,14 @@ export class Metadata implements LeaderView {
 
   /** Marks a topic as used (for idle expiry) and returns what is known of it, without I/O. */
   touch(topic: string, nowMs: number): TopicInfo | undefined {
-    this.lastUsed.set(topic, nowMs);
+    this.markUsed(topic, nowMs);
     return this.topics.get(topic);
+  }
+
+  private markUsed(topic: string, nowMs: number): void {
+    const entry = this.lastUsed.get(topic);
+    if (entry === undefined) this.lastUsed.set(topic, { ms: nowMs });
+    else entry.ms = nowMs;
   }
 
   leaderFor(topic: string, partition: number): number {
@@ -117,7 +124,7 @@ export class Metadata implements LeaderView {
    * once for a topic the broker calls invalid or forbidden.
    */
   waitForTopic(topic: string, partition: number | undefined, maxBlockMs: number, nowMs: number): Promise<TopicInfo> {
-    this.lastUsed.set(topic, nowMs);
+    this.markUsed(topic, nowMs);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
@@ -153,7 +160,7 @@ export class Metadata implements LeaderView {
   maybeRefreshForAge(nowMs: number): void {
     if (this.topics.size > 0 && nowMs - this.lastRefreshMs >= this.options.metadataMaxAgeMs) this.requestUpdate();
     for (const [topic, used] of this.lastUsed) {
-      if (nowMs - used >= this.options.metadataMaxIdleMs && !this.waiters.some((w) => w.topic === topic)) {
+      if (nowMs - used.ms >= this.options.metadataMaxIdleMs && !this.waiters.some((w) => w.topic === topic)) {
         this.lastUsed.delete(topic);
         this.topics.delete(topic);
         this.rebuildIndex();

@@ -106,11 +106,13 @@ export class ProducerBatch {
     this.state = 'succeeded';
     const n = this.resolvers.length;
     const known = baseOffset >= 0n;
+    // one bigint per record rather than two: offsets stay far below 2^53 in practice
+    const base = known && baseOffset < 9007199254740000n ? Number(baseOffset) : -1;
     for (let i = 0; i < n; i++) {
       this.resolvers[i]({
         topic: this.topic,
         partition: this.partition,
-        offset: known ? baseOffset + BigInt(i) : -1n,
+        offset: !known ? -1n : base >= 0 ? BigInt(base + i) : baseOffset + BigInt(i),
         timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : this.timestamps[i],
         serializedKeySize: this.keySizes[i],
         serializedValueSize: this.valueSizes[i],

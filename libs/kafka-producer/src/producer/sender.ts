@@ -1,5 +1,6 @@
 import { KafkaError, KafkaProtocolError, protocolErrorInfo } from '../errors';
-import { ProduceApi, type ProduceRequest, type ProduceResponse, type TopicProduceData } from '../protocol/messages/produce.generated';
+import { writeProduceRequest, type ProducePartitionRecords } from '../protocol/messages/produce-request-writer';
+import { ProduceApi, type ProduceResponse } from '../protocol/messages/produce.generated';
 import type { ClusterConnections, NodeConnection } from './cluster-connections';
 import { KafkaTimeoutError, ProducerClosedError } from './errors';
 import type { BuiltInPartitioner } from './built-in-partitioner';
@@ -20,6 +21,7 @@ export interface SenderConfig {
 export type SenderState = 'running' | 'closing' | 'closed';
 
 const MESSAGE_TOO_LARGE = 10;
+const ZERO_UUID = Buffer.alloc(16);
 
 /**
  * The Java Sender's loop on Node's event loop: each pass expires batches past their delivery timeout,
@@ -119,7 +121,7 @@ export class Sender {
 
   private sendProduceRequest(nodeId: number, node: NodeConnection, batches: ProducerBatch[], now: number): void {
     const version = node.versionFor(ProduceApi);
-    const byTopic = new Map<string, TopicProduceData>();
+    const byTopic = new Map<string, { name: string; topicId: Buffer; partitions: ProducePartitionRecords[] }>();
     let records = 0;
     let bytes = 0;
     for (const batch of batches) {
@@ -129,39 +131,44 @@ export class Sender {
         if (batch.attempts === 0) this.metrics.recordQueueTime(now - batch.createdMs);
         this.metrics.recordBatch(batch.bytes!.length, batch.recordCount, batch.bytes!.length / batch.builder.sizeInBytes);
       }
-      let topicData = byTopic.get(batch.topic);
-      if (topicData === undefined) {
-        const topicId = this.metadata.topic(batch.topic)?.topicId;
-        topicData = version >= 13 ? { topicId, partitionData: [] } : { name: batch.topic, partitionData: [] };
-        byTopic.set(batch.topic, topicData);
+      let topic = byTopic.get(batch.topic);
+      if (topic === undefined) {
+        topic = { name: batch.topic, topicId: this.metadata.topic(batch.topic)?.topicId ?? ZERO_UUID, partitions: [] };
+        byTopic.set(batch.topic, topic);
       }
-      topicData.partitionData.push({ index: batch.partition, records: batch.bytes });
+      topic.partitions.push({ index: batch.partition, records: batch.bytes! });
       batch.state = 'in-flight';
       batch.lastAttemptMs = now;
       this.inFlightBatches.add(batch);
       if (this.config.maxInFlightRequestsPerConnection === 1) this.muted.add(`${batch.topic}\u0000${batch.partition}`);
     }
-    const request: ProduceRequest = {
-      transactionalId: null,
-      acks: this.config.acks,
-      timeoutMs: this.config.requestTimeoutMs,
-      topicData: [...byTopic.values()],
-    };
+    const topics = [...byTopic.values()];
     this.inFlightRequests++;
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
     this.metrics?.recordSend(records, bytes);
     const sentAt = now;
     const expectResponse = this.config.acks !== 0;
-    node.connection.request(ProduceApi, version, request, { expectResponse, timeoutMs: this.config.requestTimeoutMs }).then(
-      (response) => {
-        if (response !== undefined && this.metrics !== undefined) {
-          this.metrics.recordRequest(Date.now() - sentAt);
-          this.metrics.recordThrottle(response.throttleTimeMs);
-        }
-        this.handleResponse(nodeId, batches, response ?? null);
-      },
-      (error: unknown) => this.handleRequestFailure(nodeId, batches, error as Error),
-    );
+    // batches are attached, not copied: the request goes out as one writev of header + batch buffers
+    node.connection
+      .requestRaw(
+        ProduceApi.apiKey,
+        version,
+        ProduceApi.requestHeaderVersion(version),
+        (w, frame) => writeProduceRequest(w, frame.attach, version, null, this.config.acks, this.config.requestTimeoutMs, topics),
+        ProduceApi.responseHeaderVersion(version),
+        (r) => ProduceApi.decodeResponse(r, version),
+        { expectResponse, timeoutMs: this.config.requestTimeoutMs },
+      )
+      .then(
+        (response) => {
+          if (response !== undefined && this.metrics !== undefined) {
+            this.metrics.recordRequest(Date.now() - sentAt);
+            this.metrics.recordThrottle(response.throttleTimeMs);
+          }
+          this.handleResponse(nodeId, batches, response ?? null);
+        },
+        (error: unknown) => this.handleRequestFailure(nodeId, batches, error as Error),
+      );
   }
 
   private requestDone(nodeId: number, batches: ProducerBatch[]): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { vm } from './support/real-process';
 import {
   jsonSerializer,
@@ -53,6 +54,19 @@ describe('the producer pipeline on a 1-node cluster', () => {
     expect(results.map((r) => r.offset)).toEqual(values.map((_, i) => BigInt(i + 1)));
     const consumed = await cluster.consumeWithJava({ topic, expectedCount: 301 });
     expect(consumed.slice(1).map((r) => r.value?.toString())).toEqual(values);
+  });
+
+  it('splits a compressed batch too (the split batches are decompressed and recompressed)', async () => {
+    const topic = await topicWith(1, { 'max.message.bytes': '3000' });
+    const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, batchSize: 64 * 1024, lingerMs: 50, compressionType: 'gzip' });
+    await producer.send({ topic, value: 'metadata first' });
+    // random bytes do not compress, so the gzip batch stays far above the topic's limit
+    const values = Array.from({ length: 100 }, () => randomBytes(150));
+    const results = await Promise.all(values.map((value) => producer.send({ topic, value })));
+    await producer.close();
+    expect(results.map((r) => r.offset)).toEqual(values.map((_, i) => BigInt(i + 1)));
+    const consumed = await cluster.consumeWithJava({ topic, expectedCount: 101 });
+    expect(consumed.slice(1).every((r, i) => r.value!.equals(values[i]))).toBe(true);
   });
 
   it('rejects a single record larger than maxRequestSize or bufferMemory before any I/O', async () => {

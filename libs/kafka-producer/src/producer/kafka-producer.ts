@@ -11,6 +11,7 @@ import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig
 import { RecordAccumulator } from './record-accumulator';
 import { Sender } from './sender';
 import { bytesOrStringSerializer, describe, type Serializer } from './serializers';
+import { ASYNC_COMPRESSION_THRESHOLD, compressBatch, compressBatchAsync, decompressRecords } from '../protocol/records/compression';
 import { BuiltInPartitioner } from './built-in-partitioner';
 import { ProducerMetrics, type ProducerMetricsSnapshot } from './metrics';
 import type { HeaderValue, ProducerRecord, ProducerRecordHeaders, RecordMetadata, SendCallback } from './types';
@@ -71,6 +72,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     this.accumulator = new RecordAccumulator(this.config);
     this.sender = new Sender(this.config, this.accumulator, this.metadata, this.connections);
     this.accumulator.onProgress = () => this.sender.wakeup();
+    this.configureCompression();
     this.builtInPartitioner = new BuiltInPartitioner({
       batchSize: this.config.batchSize,
       // Java: adaptive partitioning applies only to the built-in partitioner
@@ -88,6 +90,16 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     this.producerMetrics.registerGauge('requests-in-flight', () => this.sender.inFlightRequests);
     this.producerMetrics.registerGauge('waiting-threads', () => this.accumulator.waitingForMemory);
     this.producerMetrics.registerGauge('metadata-age', () => this.metadata.ageMs() / 1000);
+  }
+
+  private configureCompression(): void {
+    const codec = this.config.compressionType;
+    if (codec === 'none') return;
+    const level = codec === 'gzip' ? this.config.compressionGzipLevel : codec === 'lz4' ? this.config.compressionLz4Level : codec === 'zstd' ? this.config.compressionZstdLevel : undefined;
+    this.accumulator.compress = (builder) => compressBatch(builder, codec, level);
+    this.accumulator.compressAsync = (builder) => compressBatchAsync(builder, codec, level);
+    this.accumulator.asyncCompressionThreshold = ASYNC_COMPRESSION_THRESHOLD[codec];
+    this.accumulator.decompress = decompressRecords;
   }
 
   /** Connects to the cluster (optional: the first send connects). Rejects if no bootstrap server answers. */

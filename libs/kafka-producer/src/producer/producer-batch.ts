@@ -2,7 +2,7 @@ import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
 import type { RecordHeader } from '../protocol/records/record-batch';
 import type { RecordMetadata } from './types';
 
-export type BatchState = 'open' | 'closed' | 'in-flight' | 'succeeded' | 'failed';
+export type BatchState = 'open' | 'compressing' | 'closed' | 'in-flight' | 'succeeded' | 'failed';
 
 /**
  * The records of one partition that travel together: one RecordBatch v2 being written in place, and the
@@ -89,6 +89,27 @@ export class ProducerBatch {
    * Stops appends and writes the header (compressing first when a codec is set); later attempts
    * resend the same bytes.
    */
+  /**
+   * Starts compressing on the thread pool (large batches, so the event loop does not stall); the batch
+   * takes no appends meanwhile and is drained once `bytes` is set. Falls back to `fallback` on error.
+   */
+  closeAsync(compress: (builder: RecordBatchBuilder) => Promise<Buffer>, fallback: (builder: RecordBatchBuilder) => Buffer, done: () => void): void {
+    if (this.bytes !== null || this.state === 'compressing') return;
+    this.state = 'compressing';
+    compress(this.builder).then(
+      (bytes) => {
+        this.bytes = bytes;
+        this.state = 'closed';
+        done();
+      },
+      () => {
+        this.state = 'open';
+        this.close(fallback);
+        done();
+      },
+    );
+  }
+
   close(compress?: (builder: RecordBatchBuilder) => Buffer): Buffer {
     if (this.bytes === null) {
       this.bytes = compress === undefined ? this.builder.close() : compress(this.builder);

@@ -79,6 +79,9 @@ export class RecordAccumulator {
   private pendingTimer: NodeJS.Timeout | null = null;
   /** Compresses a batch as it is closed; unset for compressionType none. */
   compress: ((builder: RecordBatchBuilder) => Buffer) | undefined;
+  /** Compresses a batch on the thread pool; used for batches of at least asyncCompressionThreshold bytes. */
+  compressAsync: ((builder: RecordBatchBuilder) => Promise<Buffer>) | undefined;
+  asyncCompressionThreshold = Number.POSITIVE_INFINITY;
   /** Decompresses a batch that must be split; unset for compressionType none. */
   decompress: Decompress | undefined;
   /** Wakes the sender when queued appends made progress. */
@@ -321,6 +324,12 @@ export class RecordAccumulator {
         const first = deque?.[0];
         if (deque === undefined || first === undefined || isMuted(tp)) continue;
         if (first.attempts > 0 && nowMs - first.lastAttemptMs < first.retryBackoffMs) continue;
+        if (first.bytes === null && this.compressAsync !== undefined && first.builder.sizeInBytes >= this.asyncCompressionThreshold) {
+          // big batch: compress off the event loop; it is drained on a later pass
+          first.closeAsync(this.compressAsync, this.compress!, this.onProgress);
+          continue;
+        }
+        if (first.state === 'compressing') continue;
         const bytes = first.close(this.compress);
         if (ready.length > 0 && size + bytes.length > maxRequestSize) {
           this.drainIndex.set(node, index);

@@ -150,8 +150,11 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     }
     if (record === null || typeof record !== 'object') throw new InvalidRecordError(`record must be an object, got ${describe(record)}`);
     const topic = record.topic;
-    const topicProblem = validateTopicName(topic);
-    if (topicProblem !== null) throw new InvalidRecordError(topicProblem);
+    // a topic in metadata was validated on first use; the regex need not run per record
+    if (typeof topic !== 'string' || this.metadata.topic(topic) === undefined) {
+      const topicProblem = validateTopicName(topic);
+      if (topicProblem !== null) throw new InvalidRecordError(topicProblem);
+    }
     const partition = record.partition;
     if (partition !== undefined && partition !== null && (!Number.isInteger(partition) || partition < 0)) {
       throw new InvalidRecordError(`partition must be a non-negative integer, got ${String(partition)}`);

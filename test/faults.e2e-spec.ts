@@ -130,7 +130,9 @@ describe('producer under broker faults (3 nodes)', () => {
       expect(exhausted.length).toBeGreaterThan(0);
       expect(timedOut.length).toBeGreaterThan(0);
       expect(exhausted.length + timedOut.length).toBe(200);
-      expect(exhausted[0].message).toMatch(/Failed to allocate \d+ bytes within the configured max blocking time/);
+      // some waited maxBlockMs for memory; beyond another bufferMemory of waiting sends, the rest failed at once
+      expect(exhausted.some((e) => /within the configured max blocking time/.test(e.message))).toBe(true);
+      expect(exhausted.some((e) => /outpacing the brokers/.test(e.message))).toBe(true);
       expect(producer.health().queuedBytes).toBe(0);
     } finally {
       cluster.resume(2);

@@ -74,6 +74,17 @@ describe('RecordAccumulator', () => {
     expect(acc.waitingForMemory).toBe(0);
   });
 
+  it('bounds the sends waiting for memory too: beyond another bufferMemory of bytes they fail at once', () => {
+    const acc = new RecordAccumulator({ ...config, bufferMemory: 2048 });
+    const [res, rej, out] = handlers();
+    for (let i = 0; i < 100; i++) acc.append('t', 0, 1, null, value(100), null, res, rej, 1, 60000);
+    expect(acc.waitingForMemory).toBeGreaterThan(0);
+    expect(acc.waitingForMemory).toBeLessThanOrEqual(Math.ceil(2048 / 100));
+    expect(out.errors.length).toBeGreaterThan(0);
+    expect(out.errors[0].message).toMatch(/outpacing the brokers/);
+    acc.abortPending(new Error('closed'));
+  });
+
   it('flush resolves only when the batches that existed at the call completed', async () => {
     const acc = new RecordAccumulator(config);
     const [res, rej] = handlers();

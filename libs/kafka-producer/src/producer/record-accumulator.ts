@@ -52,6 +52,7 @@ interface PendingAppend {
   readonly reject: (error: Error) => void;
   readonly enqueuedMs: number;
   readonly deadlineMs: number;
+  readonly size: number;
 }
 
 interface FlushWaiter {
@@ -76,6 +77,7 @@ export class RecordAccumulator {
   private closed = false;
   readonly pool: BufferPool;
   private readonly pending: PendingAppend[] = [];
+  private pendingBytes = 0;
   private pendingTimer: NodeJS.Timeout | null = null;
   /** Compresses a batch as it is closed; unset for compressionType none. */
   compress: ((builder: RecordBatchBuilder) => Buffer) | undefined;
@@ -172,7 +174,21 @@ export class RecordAccumulator {
         break;
       }
     }
-    this.pending.push({ topic, partition, timestamp, key, value, headers, resolve, reject, enqueuedMs: nowMs, deadlineMs });
+    // Java's send() blocks its thread here; ours cannot, so the records waiting for memory are bounded
+    // too (by another bufferMemory of bytes): beyond that a send fails at once instead of growing the heap.
+    const size = RecordBatchBuilder.estimateSize(key, value, headers);
+    if (this.pendingBytes + size > this.config.bufferMemory) {
+      this.pool.exhaustedTotal++;
+      this.metrics?.recordBufferExhausted();
+      reject(
+        new BufferExhaustedError(
+          `Failed to allocate ${size} bytes: bufferMemory (${this.config.bufferMemory} bytes) is in use and sends waiting for memory already hold ${this.pendingBytes} bytes; the producer is outpacing the brokers, wait for earlier sends before sending more.`,
+        ),
+      );
+      return false;
+    }
+    this.pendingBytes += size;
+    this.pending.push({ topic, partition, timestamp, key, value, headers, resolve, reject, enqueuedMs: nowMs, deadlineMs, size });
     this.armPendingTimer();
     return true; // a waiting append makes every partition sendable, which frees memory
   }
@@ -227,6 +243,7 @@ export class RecordAccumulator {
       this.pool.waitTimeNsTotal += (nowMs - p.enqueuedMs) * 1e6;
       this.metrics?.recordBufferWait((nowMs - p.enqueuedMs) * 1e6);
       this.pending.shift();
+      this.pendingBytes -= p.size;
       served = true;
     }
     if (served) {
@@ -250,6 +267,7 @@ export class RecordAccumulator {
       const p = this.pending[i];
       if (p.deadlineMs <= nowMs) {
         this.pending.splice(i, 1);
+        this.pendingBytes -= p.size;
         this.pool.exhaustedTotal++;
         this.metrics?.recordBufferExhausted();
         const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(p.key, p.value, p.headers));
@@ -264,6 +282,7 @@ export class RecordAccumulator {
   /** Fails every append still waiting for memory (close without flush). */
   abortPending(error: Error): void {
     for (const p of this.pending.splice(0)) p.reject(error);
+    this.pendingBytes = 0;
     this.armPendingTimer();
   }
 

@@ -76,9 +76,12 @@ export class RecordAccumulator {
   private readonly drainIndex = new Map<number, number>();
   private closed = false;
   readonly pool: BufferPool;
-  private readonly pending: PendingAppend[] = [];
+  /** FIFO of appends waiting for memory: entries [pendingHead, length); O(1) at both ends. */
+  private pending: PendingAppend[] = [];
+  private pendingHead = 0;
   private pendingBytes = 0;
   private pendingTimer: NodeJS.Timeout | null = null;
+  private pendingTimerAt = Number.POSITIVE_INFINITY;
   /** Compresses a batch as it is closed; unset for compressionType none. */
   compress: ((builder: RecordBatchBuilder) => Buffer) | undefined;
   /** Compresses a batch on the thread pool; used for batches of at least asyncCompressionThreshold bytes. */
@@ -99,7 +102,7 @@ export class RecordAccumulator {
 
   /** Appends waiting for memory (Java's waiting-threads). */
   get waitingForMemory(): number {
-    return this.pending.length;
+    return this.pending.length - this.pendingHead;
   }
 
   get isClosed(): boolean {
@@ -161,7 +164,7 @@ export class RecordAccumulator {
     deadlineMs: number,
     stickyTopic: TopicInfo | null = null,
   ): boolean {
-    if (this.pending.length === 0) {
+    if (this.pending.length === this.pendingHead) {
       for (;;) {
         const batch = this.tryAppend(topic, partition, timestamp, key, value, headers, resolve, reject, nowMs, stickyTopic);
         if (batch === SWITCH_PARTITION) {
@@ -189,7 +192,7 @@ export class RecordAccumulator {
     }
     this.pendingBytes += size;
     this.pending.push({ topic, partition, timestamp, key, value, headers, resolve, reject, enqueuedMs: nowMs, deadlineMs, size });
-    this.armPendingTimer();
+    if (deadlineMs < this.pendingTimerAt) this.armPendingTimer(deadlineMs);
     return true; // a waiting append makes every partition sendable, which frees memory
   }
 
@@ -237,53 +240,71 @@ export class RecordAccumulator {
   /** Serves waiting appends in order for as long as memory allows. */
   private servePending(nowMs: number): void {
     let served = false;
-    while (this.pending.length > 0) {
-      const p = this.pending[0];
+    while (this.pendingHead < this.pending.length) {
+      const p = this.pending[this.pendingHead];
       if (this.tryAppend(p.topic, p.partition, p.timestamp, p.key, p.value, p.headers, p.resolve, p.reject, nowMs) === null) break;
       this.pool.waitTimeNsTotal += (nowMs - p.enqueuedMs) * 1e6;
       this.metrics?.recordBufferWait((nowMs - p.enqueuedMs) * 1e6);
-      this.pending.shift();
+      this.pending[this.pendingHead++] = undefined as unknown as PendingAppend;
       this.pendingBytes -= p.size;
       served = true;
     }
-    if (served) {
-      this.armPendingTimer();
-      this.onProgress();
+    if (!served) return;
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+      this.clearPendingTimer();
+    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
     }
+    // an armed timer may now fire early for an entry already served; it only rescans and re-arms
+    this.onProgress();
   }
 
-  private armPendingTimer(): void {
+  private clearPendingTimer(): void {
     if (this.pendingTimer !== null) clearTimeout(this.pendingTimer);
     this.pendingTimer = null;
-    if (this.pending.length === 0) return;
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const p of this.pending) earliest = Math.min(earliest, p.deadlineMs);
-    this.pendingTimer = setTimeout(() => this.expirePending(Date.now()), Math.max(earliest - Date.now(), 0));
+    this.pendingTimerAt = Number.POSITIVE_INFINITY;
   }
 
+  private armPendingTimer(at: number): void {
+    this.clearPendingTimer();
+    this.pendingTimerAt = at;
+    this.pendingTimer = setTimeout(() => this.expirePending(Date.now()), Math.max(at - Date.now(), 0));
+  }
+
+  /** Fails the waiting appends past their deadline (one scan per timer, not per append). */
   private expirePending(nowMs: number): void {
-    this.pendingTimer = null;
-    for (let i = 0; i < this.pending.length; ) {
+    this.clearPendingTimer();
+    const still: PendingAppend[] = [];
+    let earliest = Number.POSITIVE_INFINITY;
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
       const p = this.pending[i];
-      if (p.deadlineMs <= nowMs) {
-        this.pending.splice(i, 1);
-        this.pendingBytes -= p.size;
-        this.pool.exhaustedTotal++;
-        this.metrics?.recordBufferExhausted();
-        const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(p.key, p.value, p.headers));
-        p.reject(new BufferExhaustedError(`Failed to allocate ${size} bytes within the configured max blocking time ${nowMs - p.enqueuedMs} ms. Total memory: ${this.pool.totalMemory} bytes. Available memory: ${this.pool.availableMemory} bytes. Poolable size: ${this.pool.poolableSize} bytes`));
-      } else {
-        i++;
+      if (p.deadlineMs > nowMs) {
+        still.push(p);
+        earliest = Math.min(earliest, p.deadlineMs);
+        continue;
       }
+      this.pendingBytes -= p.size;
+      this.pool.exhaustedTotal++;
+      this.metrics?.recordBufferExhausted();
+      const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(p.key, p.value, p.headers));
+      p.reject(new BufferExhaustedError(`Failed to allocate ${size} bytes within the configured max blocking time ${nowMs - p.enqueuedMs} ms. Total memory: ${this.pool.totalMemory} bytes. Available memory: ${this.pool.availableMemory} bytes. Poolable size: ${this.pool.poolableSize} bytes`));
     }
-    this.armPendingTimer();
+    this.pending = still;
+    this.pendingHead = 0;
+    if (still.length > 0) this.armPendingTimer(earliest);
   }
 
   /** Fails every append still waiting for memory (close without flush). */
   abortPending(error: Error): void {
-    for (const p of this.pending.splice(0)) p.reject(error);
+    const waiting = this.pending.slice(this.pendingHead);
+    this.pending = [];
+    this.pendingHead = 0;
     this.pendingBytes = 0;
-    this.armPendingTimer();
+    this.clearPendingTimer();
+    for (const p of waiting) p.reject(error);
   }
 
   private backoffMs(attempts: number): number {
@@ -299,7 +320,7 @@ export class RecordAccumulator {
     const unknownLeaderTopics = new Set<string>();
     let next = Number.POSITIVE_INFINITY;
     // Java's "exhausted": someone waits for memory, so send everything to free some
-    const flushing = this.flushesInProgress > 0 || this.closed || this.pending.length > 0;
+    const flushing = this.flushesInProgress > 0 || this.closed || this.pending.length > this.pendingHead;
     for (const [topic, partitions] of this.queues) {
       this.partitioner?.updateLoadStatsFromQueues(topic, partitions, leaders);
       for (const [partition, deque] of partitions) {

@@ -1,4 +1,5 @@
 import { KafkaCluster } from '@app/kafka-testing';
+import { pipelineSuite } from './support/pipeline-suite';
 import { roundTrip, uniqueTopic } from './support/round-trip';
 
 /** The same promise on a 3-node cluster with replicated topics: records spread over three leaders. */
@@ -21,5 +22,9 @@ describe('producing to a 3-node cluster, verified by the Java consumer', () => {
     expect(leaders.size).toBeGreaterThan(1);
     const { sent } = await roundTrip(cluster, topic, 6);
     expect(new Set(sent.map((s) => s.metadata.partition)).size).toBeGreaterThan(1);
+  });
+
+  describe('the producer pipeline on 3 nodes', () => {
+    pipelineSuite(() => cluster);
   });
 });

@@ -19,9 +19,6 @@ export class BufferPool {
   private nonPooledAvailable: number;
   /** Called after memory came back, so queued appends can proceed. */
   onRelease: () => void = () => undefined;
-  /** Cumulative nanoseconds appends spent waiting for memory (bufferpool-wait-time-ns-total). */
-  waitTimeNsTotal = 0;
-  exhaustedTotal = 0;
 
   constructor(
     readonly totalMemory: number,

@@ -1,4 +1,3 @@
-import { KafkaError } from '../errors';
 import type { RecordHeader } from '../protocol/records/record-batch';
 import { RECORD_BATCH_OVERHEAD, estimateRecordSizeUpperBound } from '../protocol/records/record-batch';
 import { NetworkClusterConnections } from './network-cluster-connections';
@@ -150,8 +149,9 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     }
     if (record === null || typeof record !== 'object') throw new InvalidRecordError(`record must be an object, got ${describe(record)}`);
     const topic = record.topic;
-    // a topic in metadata was validated on first use; the regex need not run per record
-    if (typeof topic !== 'string' || this.metadata.topic(topic) === undefined) {
+    // one lookup serves both: a topic in metadata was validated on first use, so the regex is skipped
+    const cached = typeof topic === 'string' ? this.metadata.topic(topic) : undefined;
+    if (cached === undefined) {
       const topicProblem = validateTopicName(topic);
       if (topicProblem !== null) throw new InvalidRecordError(topicProblem);
     }
@@ -172,7 +172,10 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     }
 
     const now = Date.now();
-    const known = this.metadata.touch(topic, now);
+    // an uncached topic looks again: a refresh may have landed while we serialized
+    let known = cached;
+    if (known === undefined) known = this.metadata.touch(topic, now);
+    else this.metadata.markUsed(topic, now);
     if (known !== undefined && (partition === undefined || partition < known.partitions.length)) {
       return this.append(known, partition, timestamp < 0 ? now : timestamp, key, value, headers, now, now + this.config.maxBlockMs);
     }
@@ -381,4 +384,3 @@ function toHeaders(headers: ProducerRecordHeaders | undefined): RecordHeader[] |
   return out.length === 0 ? EMPTY_HEADERS : out;
 }
 
-export { KafkaError };

@@ -1,4 +1,5 @@
 import { KafkaProtocolError, protocolErrorInfo } from '../errors';
+import { ZERO_UUID } from '../protocol/messages/codec-support';
 import { MetadataApi, type MetadataResponse } from '../protocol/messages/metadata.generated';
 import type { BrokerAddress, ClusterConnections } from './cluster-connections';
 import { InvalidRecordError, KafkaTimeoutError } from './errors';
@@ -35,7 +36,6 @@ export interface MetadataOptions {
 }
 
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/;
-const ZERO_UUID = Buffer.alloc(16);
 
 /** Java's Topic.validate: what a topic name may be, checked before any I/O. */
 export function validateTopicName(topic: unknown): string | null {
@@ -54,7 +54,7 @@ export function validateTopicName(topic: unknown): string | null {
  */
 export class Metadata implements LeaderView {
   private readonly topics = new Map<string, TopicInfo>();
-  /** Last use per topic, in a mutable box: touch() runs per record and must not allocate. */
+  /** Last use per topic, in a mutable box: markUsed() runs per record and must not allocate. */
   private readonly lastUsed = new Map<string, { ms: number }>();
   private brokers = new Map<number, BrokerAddress>();
   private byNode = new Map<number, TopicPartition[]>();
@@ -103,7 +103,8 @@ export class Metadata implements LeaderView {
     return this.topics.get(topic);
   }
 
-  private markUsed(topic: string, nowMs: number): void {
+  /** Marks a topic as used, for idle expiry; runs per record, so it allocates nothing after the first use. */
+  markUsed(topic: string, nowMs: number): void {
     const entry = this.lastUsed.get(topic);
     if (entry === undefined) this.lastUsed.set(topic, { ms: nowMs });
     else entry.ms = nowMs;

@@ -1,3 +1,4 @@
+import { formatAddress } from '../network/address';
 import { BrokerConnection } from '../network/broker-connection';
 import { connectBootstrap } from '../network/bootstrap';
 import { ConnectionPool } from '../network/connection-pool';
@@ -54,7 +55,7 @@ export class NetworkClusterConnections implements ClusterConnections {
     if (this.bootstrap !== null && this.bootstrap.isConnected) return this.bootstrap;
     if (this.bootstrapping === null) {
       // brokers we already know first (the configured servers may be gone), then the configured list
-      const servers = [...this.pool.nodes().map((n) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)), ...this.config.bootstrapServers];
+      const servers = [...this.pool.nodes().map((n) => formatAddress(n.host, n.port)), ...this.config.bootstrapServers];
       this.bootstrapping = connectBootstrap(servers, this.connectionOptions())
         .then(async (c) => {
           if (this.closed) {

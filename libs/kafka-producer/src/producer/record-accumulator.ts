@@ -181,7 +181,6 @@ export class RecordAccumulator {
     // too (by another bufferMemory of bytes): beyond that a send fails at once instead of growing the heap.
     const size = RecordBatchBuilder.estimateSize(key, value, headers);
     if (this.pendingBytes + size > this.config.bufferMemory) {
-      this.pool.exhaustedTotal++;
       this.metrics?.recordBufferExhausted();
       reject(
         new BufferExhaustedError(
@@ -243,7 +242,6 @@ export class RecordAccumulator {
     while (this.pendingHead < this.pending.length) {
       const p = this.pending[this.pendingHead];
       if (this.tryAppend(p.topic, p.partition, p.timestamp, p.key, p.value, p.headers, p.resolve, p.reject, nowMs) === null) break;
-      this.pool.waitTimeNsTotal += (nowMs - p.enqueuedMs) * 1e6;
       this.metrics?.recordBufferWait((nowMs - p.enqueuedMs) * 1e6);
       this.pending[this.pendingHead++] = undefined as unknown as PendingAppend;
       this.pendingBytes -= p.size;
@@ -287,7 +285,6 @@ export class RecordAccumulator {
         continue;
       }
       this.pendingBytes -= p.size;
-      this.pool.exhaustedTotal++;
       this.metrics?.recordBufferExhausted();
       const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(p.key, p.value, p.headers));
       p.reject(new BufferExhaustedError(`Failed to allocate ${size} bytes within the configured max blocking time ${nowMs - p.enqueuedMs} ms. Total memory: ${this.pool.totalMemory} bytes. Available memory: ${this.pool.availableMemory} bytes. Poolable size: ${this.pool.poolableSize} bytes`));

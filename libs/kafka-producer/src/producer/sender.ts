@@ -1,4 +1,5 @@
 import { KafkaError, KafkaProtocolError, protocolErrorInfo } from '../errors';
+import { ZERO_UUID } from '../protocol/messages/codec-support';
 import { writeProduceRequest, type ProducePartitionRecords } from '../protocol/messages/produce-request-writer';
 import { ProduceApi, type ProduceResponse } from '../protocol/messages/produce.generated';
 import type { ClusterConnections, NodeConnection } from './cluster-connections';
@@ -21,7 +22,6 @@ export interface SenderConfig {
 export type SenderState = 'running' | 'closing' | 'closed';
 
 const MESSAGE_TOO_LARGE = 10;
-const ZERO_UUID = Buffer.alloc(16);
 
 /**
  * The Java Sender's loop on Node's event loop: each pass expires batches past their delivery timeout,
@@ -32,7 +32,6 @@ const ZERO_UUID = Buffer.alloc(16);
 export class Sender {
   state: SenderState = 'running';
   inFlightRequests = 0;
-  batchSplits = 0;
   partitioner: BuiltInPartitioner | undefined;
   metrics: ProducerMetrics | undefined;
   lastError: Error | null = null;
@@ -226,7 +225,6 @@ export class Sender {
       }
       if (p.errorCode === MESSAGE_TOO_LARGE && batch.recordCount > 1) {
         // Java's splitAndReenqueue: smaller batches with the same records, attempts unchanged
-        this.batchSplits++;
         this.metrics?.recordSplit();
         this.accumulator.splitAndReenqueue(batch);
         continue;

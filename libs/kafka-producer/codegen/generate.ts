@@ -38,6 +38,14 @@ function rangeCheck(range: Range | null, valid: Range): string {
   return lo || hi || 'true';
 }
 
+/**
+ * When a field's value may be null, as a check on `v`. Reads and writes of a field run only inside
+ * its own versions, so the check is simplified against them ("true" when every such version allows null).
+ */
+function nullableIn(f: FieldSpec): string {
+  return rangeCheck(parseRange(f.nullableVersions), parseRange(f.versions) ?? { min: 0, max: Number.POSITIVE_INFINITY });
+}
+
 class Emitter {
   private out: string[] = [];
   private emitted = new Set<string>();
@@ -220,7 +228,7 @@ class Emitter {
   }
 
   private writeValue(f: FieldSpec, type: string, expr: string, names: Map<string, string>, indent: string, writer = 'w'): void {
-    const nullableCheck = rangeCheck(parseRange(f.nullableVersions), { min: 0, max: Number.POSITIVE_INFINITY });
+    const nullableCheck = nullableIn(f);
     if (type.startsWith('[]')) {
       const inner = type.slice(2);
       this.line(`${indent}if (${expr} === null || ${expr} === undefined) {`);
@@ -300,7 +308,7 @@ class Emitter {
   }
 
   private readValue(f: FieldSpec, type: string, names: Map<string, string>, reader = 'r'): string {
-    const nullableCheck = rangeCheck(parseRange(f.nullableVersions), { min: 0, max: Number.POSITIVE_INFINITY });
+    const nullableCheck = nullableIn(f);
     if (type.startsWith('[]')) {
       const inner = type.slice(2);
       const el = PRIMITIVES.has(inner) ? this.readPrimitive(inner, false, reader) : `read${names.get(inner) ?? inner}(${reader}, v, flex)`;

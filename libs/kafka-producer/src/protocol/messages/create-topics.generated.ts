@@ -233,7 +233,6 @@ function writeCreatableTopicConfigs(w: Writer, m: CreatableTopicConfigs, v: numb
   if (v >= 5) {
     const $value = (m.value ?? '');
     if ($value === null || $value === undefined) {
-      if (!(v >= 5)) throw new ProtocolEncodeError(`Value is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($value); else w.string($value);
@@ -265,7 +264,7 @@ function writeCreatableTopicConfigs(w: Writer, m: CreatableTopicConfigs, v: numb
 function readCreatableTopicConfigs(r: Reader, v: number, flex: boolean): CreatableTopicConfigs {
   const m = defaultCreatableTopicConfigs();
   if (v >= 5) m.name = (flex ? r.compactString() : r.string());
-  if (v >= 5) m.value = (v >= 5) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 5) m.value = (flex ? r.compactNullableString() : r.nullableString());
   if (v >= 5) m.readOnly = r.bool();
   if (v >= 5) m.configSource = r.int8();
   if (v >= 5) m.isSensitive = r.bool();
@@ -336,7 +335,6 @@ function writeCreatableTopicResult(w: Writer, m: CreatableTopicResult, v: number
   if (v >= 5) {
     const $configs = (m.configs ?? []);
     if ($configs === null || $configs === undefined) {
-      if (!(v >= 5)) throw new ProtocolEncodeError(`Configs is null but is not nullable in version ${v}`);
       w.arrayLength(null, flex);
     } else {
       w.arrayLength($configs.length, flex);
@@ -366,7 +364,7 @@ function readCreatableTopicResult(r: Reader, v: number, flex: boolean): Creatabl
   if ((v >= 5) && !(v >= 5)) m.topicConfigErrorCode = r.int16();
   if (v >= 5) m.numPartitions = r.int32();
   if (v >= 5) m.replicationFactor = r.int16();
-  if (v >= 5) m.configs = readNullableArray(r, flex, () => readCreatableTopicConfigs(r, v, flex), v >= 5, 'Configs');
+  if (v >= 5) m.configs = readNullableArray(r, flex, () => readCreatableTopicConfigs(r, v, flex), true, 'Configs');
   if (flex) {
     r.taggedFields((tag, fr) => {
       switch (tag) {

@@ -26,7 +26,6 @@ function writeDeleteTopicState(w: Writer, m: DeleteTopicState, v: number, flex: 
   if (v >= 6) {
     const $name = (m.name ?? null);
     if ($name === null || $name === undefined) {
-      if (!(v >= 6)) throw new ProtocolEncodeError(`Name is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($name); else w.string($name);
@@ -47,7 +46,7 @@ function writeDeleteTopicState(w: Writer, m: DeleteTopicState, v: number, flex: 
 
 function readDeleteTopicState(r: Reader, v: number, flex: boolean): DeleteTopicState {
   const m = defaultDeleteTopicState();
-  if (v >= 6) m.name = (v >= 6) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 6) m.name = (flex ? r.compactNullableString() : r.nullableString());
   if (v >= 6) m.topicId = r.uuid();
   if (flex) r.taggedFields();
   return m;
@@ -152,7 +151,6 @@ function writeDeletableTopicResult(w: Writer, m: DeletableTopicResult, v: number
   if (v >= 5) {
     const $errorMessage = (m.errorMessage ?? null);
     if ($errorMessage === null || $errorMessage === undefined) {
-      if (!(v >= 5)) throw new ProtocolEncodeError(`ErrorMessage is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($errorMessage); else w.string($errorMessage);
@@ -168,7 +166,7 @@ function readDeletableTopicResult(r: Reader, v: number, flex: boolean): Deletabl
   m.name = (v >= 6) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
   if (v >= 6) m.topicId = r.uuid();
   m.errorCode = r.int16();
-  if (v >= 5) m.errorMessage = (v >= 5) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 5) m.errorMessage = (flex ? r.compactNullableString() : r.nullableString());
   if (flex) r.taggedFields();
   return m;
 }

@@ -127,7 +127,6 @@ function writeCoordinator(w: Writer, m: Coordinator, v: number, flex: boolean): 
   if (v >= 4) {
     const $errorMessage = (m.errorMessage ?? '');
     if ($errorMessage === null || $errorMessage === undefined) {
-      if (!(v >= 4)) throw new ProtocolEncodeError(`ErrorMessage is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($errorMessage); else w.string($errorMessage);
@@ -145,7 +144,7 @@ function readCoordinator(r: Reader, v: number, flex: boolean): Coordinator {
   if (v >= 4) m.host = (flex ? r.compactString() : r.string());
   if (v >= 4) m.port = r.int32();
   if (v >= 4) m.errorCode = r.int16();
-  if (v >= 4) m.errorMessage = (v >= 4) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 4) m.errorMessage = (flex ? r.compactNullableString() : r.nullableString());
   if (flex) r.taggedFields();
   return m;
 }
@@ -194,7 +193,6 @@ function writeFindCoordinatorResponse(w: Writer, m: FindCoordinatorResponse, v: 
   if (v >= 1 && v <= 3) {
     const $errorMessage = (m.errorMessage ?? '');
     if ($errorMessage === null || $errorMessage === undefined) {
-      if (!(v >= 1 && v <= 3)) throw new ProtocolEncodeError(`ErrorMessage is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($errorMessage); else w.string($errorMessage);
@@ -241,7 +239,7 @@ function readFindCoordinatorResponse(r: Reader, v: number, flex: boolean): FindC
   const m = defaultFindCoordinatorResponse();
   if (v >= 1) m.throttleTimeMs = r.int32();
   if (v <= 3) m.errorCode = r.int16();
-  if (v >= 1 && v <= 3) m.errorMessage = (v >= 1 && v <= 3) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 1 && v <= 3) m.errorMessage = (flex ? r.compactNullableString() : r.nullableString());
   if (v <= 3) m.nodeId = r.int32();
   if (v <= 3) m.host = (flex ? r.compactString() : r.string());
   if (v <= 3) m.port = r.int32();

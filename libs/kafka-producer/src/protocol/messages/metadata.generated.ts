@@ -143,7 +143,6 @@ function writeMetadataResponseBroker(w: Writer, m: MetadataResponseBroker, v: nu
   if (v >= 1) {
     const $rack = (m.rack ?? null);
     if ($rack === null || $rack === undefined) {
-      if (!(v >= 1)) throw new ProtocolEncodeError(`Rack is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($rack); else w.string($rack);
@@ -159,7 +158,7 @@ function readMetadataResponseBroker(r: Reader, v: number, flex: boolean): Metada
   m.nodeId = r.int32();
   m.host = (flex ? r.compactString() : r.string());
   m.port = r.int32();
-  if (v >= 1) m.rack = (v >= 1) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 1) m.rack = (flex ? r.compactNullableString() : r.nullableString());
   if (flex) r.taggedFields();
   return m;
 }
@@ -381,7 +380,6 @@ function writeMetadataResponse(w: Writer, m: MetadataResponse, v: number, flex: 
   if (v >= 2) {
     const $clusterId = (m.clusterId ?? null);
     if ($clusterId === null || $clusterId === undefined) {
-      if (!(v >= 2)) throw new ProtocolEncodeError(`ClusterId is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($clusterId); else w.string($clusterId);
@@ -420,7 +418,7 @@ function readMetadataResponse(r: Reader, v: number, flex: boolean): MetadataResp
   const m = defaultMetadataResponse();
   if (v >= 3) m.throttleTimeMs = r.int32();
   m.brokers = readArray(r, flex, () => readMetadataResponseBroker(r, v, flex), 'Brokers');
-  if (v >= 2) m.clusterId = (v >= 2) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 2) m.clusterId = (flex ? r.compactNullableString() : r.nullableString());
   if (v >= 1) m.controllerId = r.int32();
   m.topics = readArray(r, flex, () => readMetadataResponseTopic(r, v, flex), 'Topics');
   if (v >= 8 && v <= 10) m.clusterAuthorizedOperations = r.int32();

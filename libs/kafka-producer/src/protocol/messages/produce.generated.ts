@@ -119,7 +119,6 @@ function defaultProduceRequest(): ProduceRequest {
 function writeProduceRequest(w: Writer, m: ProduceRequest, v: number, flex: boolean): void {
   const $transactionalId = m.transactionalId;
   if ($transactionalId === null || $transactionalId === undefined) {
-    if (!(v >= 3)) throw new ProtocolEncodeError(`TransactionalId is null but is not nullable in version ${v}`);
     if (flex) w.compactNullableString(null); else w.nullableString(null);
   } else {
     if (flex) w.compactString($transactionalId); else w.string($transactionalId);
@@ -145,7 +144,7 @@ function writeProduceRequest(w: Writer, m: ProduceRequest, v: number, flex: bool
 
 function readProduceRequest(r: Reader, v: number, flex: boolean): ProduceRequest {
   const m = defaultProduceRequest();
-  m.transactionalId = (v >= 3) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  m.transactionalId = (flex ? r.compactNullableString() : r.nullableString());
   m.acks = r.int16();
   m.timeoutMs = r.int32();
   m.topicData = readArray(r, flex, () => readTopicProduceData(r, v, flex), 'TopicData');
@@ -178,7 +177,6 @@ function writeBatchIndexAndErrorMessage(w: Writer, m: BatchIndexAndErrorMessage,
   if (v >= 8) {
     const $batchIndexErrorMessage = (m.batchIndexErrorMessage ?? null);
     if ($batchIndexErrorMessage === null || $batchIndexErrorMessage === undefined) {
-      if (!(v >= 8)) throw new ProtocolEncodeError(`BatchIndexErrorMessage is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($batchIndexErrorMessage); else w.string($batchIndexErrorMessage);
@@ -194,7 +192,7 @@ function writeBatchIndexAndErrorMessage(w: Writer, m: BatchIndexAndErrorMessage,
 function readBatchIndexAndErrorMessage(r: Reader, v: number, flex: boolean): BatchIndexAndErrorMessage {
   const m = defaultBatchIndexAndErrorMessage();
   if (v >= 8) m.batchIndex = r.int32();
-  if (v >= 8) m.batchIndexErrorMessage = (v >= 8) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 8) m.batchIndexErrorMessage = (flex ? r.compactNullableString() : r.nullableString());
   if (flex) r.taggedFields();
   return m;
 }
@@ -301,7 +299,6 @@ function writePartitionProduceResponse(w: Writer, m: PartitionProduceResponse, v
   if (v >= 8) {
     const $errorMessage = (m.errorMessage ?? null);
     if ($errorMessage === null || $errorMessage === undefined) {
-      if (!(v >= 8)) throw new ProtocolEncodeError(`ErrorMessage is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($errorMessage); else w.string($errorMessage);
@@ -331,7 +328,7 @@ function readPartitionProduceResponse(r: Reader, v: number, flex: boolean): Part
   m.logAppendTimeMs = r.int64();
   if (v >= 5) m.logStartOffset = r.int64();
   if (v >= 8) m.recordErrors = readArray(r, flex, () => readBatchIndexAndErrorMessage(r, v, flex), 'RecordErrors');
-  if (v >= 8) m.errorMessage = (v >= 8) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 8) m.errorMessage = (flex ? r.compactNullableString() : r.nullableString());
   if ((v >= 10) && !(v >= 10)) m.currentLeader = readLeaderIdAndEpoch(r, v, flex);
   if (flex) {
     r.taggedFields((tag, fr) => {
@@ -442,7 +439,6 @@ function writeNodeEndpoint(w: Writer, m: NodeEndpoint, v: number, flex: boolean)
   if (v >= 10) {
     const $rack = (m.rack ?? null);
     if ($rack === null || $rack === undefined) {
-      if (!(v >= 10)) throw new ProtocolEncodeError(`Rack is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($rack); else w.string($rack);
@@ -460,7 +456,7 @@ function readNodeEndpoint(r: Reader, v: number, flex: boolean): NodeEndpoint {
   if (v >= 10) m.nodeId = r.int32();
   if (v >= 10) m.host = (flex ? r.compactString() : r.string());
   if (v >= 10) m.port = r.int32();
-  if (v >= 10) m.rack = (v >= 10) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 10) m.rack = (flex ? r.compactNullableString() : r.nullableString());
   if (flex) r.taggedFields();
   return m;
 }

@@ -156,7 +156,6 @@ function writeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitRequest, v: nu
   if (v >= 3) {
     const $groupInstanceId = (m.groupInstanceId ?? null);
     if ($groupInstanceId === null || $groupInstanceId === undefined) {
-      if (!(v >= 3)) throw new ProtocolEncodeError(`GroupInstanceId is null but is not nullable in version ${v}`);
       if (flex) w.compactNullableString(null); else w.nullableString(null);
     } else {
       if (flex) w.compactString($groupInstanceId); else w.string($groupInstanceId);
@@ -187,7 +186,7 @@ function readTxnOffsetCommitRequest(r: Reader, v: number, flex: boolean): TxnOff
   m.producerEpoch = r.int16();
   if (v >= 3) m.generationId = r.int32();
   if (v >= 3) m.memberId = (flex ? r.compactString() : r.string());
-  if (v >= 3) m.groupInstanceId = (v >= 3) ? (flex ? r.compactNullableString() : r.nullableString()) : (flex ? r.compactString() : r.string());
+  if (v >= 3) m.groupInstanceId = (flex ? r.compactNullableString() : r.nullableString());
   m.topics = readArray(r, flex, () => readTxnOffsetCommitRequestTopic(r, v, flex), 'Topics');
   if (flex) r.taggedFields();
   return m;

@@ -2,6 +2,7 @@ import type { RecordHeader } from '../protocol/records/record-batch';
 import { RECORD_BATCH_OVERHEAD, estimateRecordSizeUpperBound } from '../protocol/records/record-batch';
 import { NetworkClusterConnections } from './network-cluster-connections';
 import type { ClusterConnections } from './cluster-connections';
+import type { ProducerInternals } from './internals';
 import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors';
 import type { ProducerInterceptor } from './interceptors';
 import { Metadata, validateTopicName, type TopicInfo } from './metadata';
@@ -60,13 +61,14 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
   /** Sends still waiting for their topic's metadata: not in the accumulator yet, but flush() owes them. */
   private readonly awaitingMetadata = new Set<Promise<void>>();
 
-  constructor(options: KafkaProducerOptions<K, V>) {
+  constructor(options: KafkaProducerOptions<K, V>, internals: ProducerInternals = {}) {
     this.config = resolveProducerConfig(options);
     this.keySerializer = options.keySerializer ?? bytesOrStringSerializer;
     this.valueSerializer = options.valueSerializer ?? bytesOrStringSerializer;
     this.interceptors = options.interceptors ?? [];
     this.customPartitioner = options.partitioner;
-    this.connections = new NetworkClusterConnections(this.config, () => this.sender.wakeup());
+    const onChange = (): void => this.sender.wakeup();
+    this.connections = internals.connections?.(this.config, onChange) ?? new NetworkClusterConnections(this.config, onChange);
     this.metadata = new Metadata(this.connections, this.config, () => this.sender.wakeup());
     this.accumulator = new RecordAccumulator(this.config);
     this.sender = new Sender(this.config, this.accumulator, this.metadata, this.connections);

@@ -46,3 +46,119 @@ describe('producer configuration', () => {
     expect(c.batchSize).toBe(1);
   });
 });
+
+describe('producer configuration keys', () => {
+  /** The problems of a configuration that must be rejected; typed loosely, as JavaScript callers pass it. */
+  function problemsOf(config: Record<string, unknown>): readonly string[] {
+    try {
+      resolveProducerConfig(config as never);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProducerConfigError);
+      return (e as ProducerConfigError).problems;
+    }
+    throw new Error('the configuration was accepted');
+  }
+
+  it('accepts every key of the producer options, including the serializers and a logger', () => {
+    const noop = (): void => undefined;
+    expect(() =>
+      resolveProducerConfig({
+        bootstrapServers: 'a:1', clientId: 'c', acks: 'all', lingerMs: 1, batchSize: 1, bufferMemory: 1, maxBlockMs: 1,
+        requestTimeoutMs: 1, deliveryTimeoutMs: 2, retries: 1, retryBackoffMs: 1, retryBackoffMaxMs: 1, reconnectBackoffMs: 1,
+        reconnectBackoffMaxMs: 1, socketConnectionSetupTimeoutMs: 1, socketConnectionSetupTimeoutMaxMs: 1,
+        maxInFlightRequestsPerConnection: 1, maxRequestSize: 1, compressionType: 'gzip', compressionGzipLevel: 1,
+        compressionLz4Level: 9, compressionZstdLevel: 3, metadataMaxAgeMs: 1, metadataMaxIdleMs: 5000,
+        partitionerAdaptivePartitioningEnable: true, partitionerAvailabilityTimeoutMs: 0, partitionerIgnoreKeys: false,
+        partitioner: { partition: () => 0 }, interceptors: [], allowAutoCreateTopics: false,
+        keySerializer: { serialize: () => Buffer.alloc(0) }, valueSerializer: { serialize: () => Buffer.alloc(0) },
+        logger: { debug: noop, info: noop, warn: noop, error: noop },
+      } as never),
+    ).not.toThrow();
+  });
+
+  it('rejects an unknown key, suggesting the known name that differs only in case', () => {
+    expect(problemsOf({ bootstrapServers: 'a:1', lingerMS: 5 })).toEqual(['unknown configuration key "lingerMS" (did you mean lingerMs?)']);
+  });
+
+  it('suggests the known name for a small typo', () => {
+    expect(problemsOf({ bootstrapServers: 'a:1', bacthSize: 1 })).toEqual(['unknown configuration key "bacthSize" (did you mean batchSize?)']);
+    expect(problemsOf({ bootstrapServers: 'a:1', retrys: 1 })).toEqual(['unknown configuration key "retrys" (did you mean retries?)']);
+    expect(problemsOf({ bootstrapServers: 'a:1', ack: 1 })).toEqual(['unknown configuration key "ack" (did you mean acks?)']);
+  });
+
+  it.each([
+    ['linger.ms', 'lingerMs'],
+    ['batch.size', 'batchSize'],
+    ['bootstrap.servers', 'bootstrapServers'],
+    ['max.in.flight.requests.per.connection', 'maxInFlightRequestsPerConnection'],
+    ['partitioner.class', 'partitioner'],
+    ['interceptor.classes', 'interceptors'],
+    ['key.serializer', 'keySerializer'],
+    ['LINGER_MS', 'lingerMs'],
+  ])('maps the Java name %s to %s in the suggestion', (javaName, ours) => {
+    expect(problemsOf({ bootstrapServers: 'a:1', [javaName]: 1 })).toEqual([`unknown configuration key "${javaName}" (did you mean ${ours}?)`]);
+  });
+
+  it('offers no suggestion when no known name is close', () => {
+    expect(problemsOf({ bootstrapServers: 'a:1', colour: 'blue' })).toEqual(['unknown configuration key "colour"']);
+  });
+
+  it('never prints the value of an unknown key, which may be a secret', () => {
+    const secret = 'hunter2-s3cr3t';
+    let message = '';
+    try {
+      resolveProducerConfig({ bootstrapServers: 'a:1', password: secret, 'sasl.jaas.config': secret, sasl: { password: secret }, lingerMS: secret } as never);
+    } catch (e) {
+      message = (e as Error).message;
+      expect((e as ProducerConfigError).problems.join('\n')).not.toContain(secret);
+    }
+    expect(message).toContain('"password"');
+    expect(message).not.toContain(secret);
+  });
+
+  it.each(['transactionalId', 'transactionTimeoutMs', 'ssl', 'sasl', 'securityProtocol'])('rejects %s: the feature is not supported yet', (key) => {
+    expect(problemsOf({ bootstrapServers: 'a:1', [key]: { mechanism: 'plain' } })).toEqual([`${key} is not supported yet`]);
+  });
+
+  it('accepts enableIdempotence: false, which is what the producer does, and rejects anything else', () => {
+    expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', enableIdempotence: false } as never)).not.toThrow();
+    expect(problemsOf({ bootstrapServers: 'a:1', enableIdempotence: true })).toEqual(['enableIdempotence is not supported yet (only enableIdempotence: false is accepted)']);
+    expect(problemsOf({ bootstrapServers: 'a:1', enableIdempotence: 'false' })).toHaveLength(1);
+  });
+
+  it('lets a not-yet-supported key through when its value is undefined: nothing is asked for', () => {
+    expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', sasl: undefined, transactionalId: undefined } as never)).not.toThrow();
+  });
+
+  it('rejects an unknown key even when its value is undefined: the typo is there whatever the environment supplies', () => {
+    expect(problemsOf({ bootstrapServers: 'a:1', lingerMS: undefined })).toHaveLength(1);
+  });
+
+  it('points Java names of unsupported features at the feature', () => {
+    expect(problemsOf({ bootstrapServers: 'a:1', 'enable.idempotence': true })).toEqual(['unknown configuration key "enable.idempotence" (did you mean enableIdempotence? enableIdempotence is not supported yet)']);
+    expect(problemsOf({ bootstrapServers: 'a:1', 'sasl.mechanism': 'PLAIN' })).toEqual(['unknown configuration key "sasl.mechanism" (did you mean sasl? sasl is not supported yet)']);
+    expect(problemsOf({ bootstrapServers: 'a:1', 'ssl.truststore.location': '/x' })).toEqual(['unknown configuration key "ssl.truststore.location" (did you mean ssl? ssl is not supported yet)']);
+  });
+
+  it('reports unknown keys in the same error as every other problem', () => {
+    const problems = problemsOf({ bootstrapServers: 'nohost', lingerMs: -1, lingerMS: 5, sasl: {} });
+    expect(problems).toHaveLength(4);
+    expect(problems.join('\n')).toMatch(/lingerMS[\s\S]*sasl is not supported yet[\s\S]*nohost[\s\S]*lingerMs must be/);
+  });
+
+  describe('logger', () => {
+    it('accepts an object with some or none of debug, info, warn and error', () => {
+      expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', logger: {} } as never)).not.toThrow();
+      expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', logger: { warn: () => undefined } } as never)).not.toThrow();
+      expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', logger: console } as never)).not.toThrow();
+    });
+
+    it.each([[null], ['console'], [() => undefined]])('rejects %p, which is not an object', (logger) => {
+      expect(problemsOf({ bootstrapServers: 'a:1', logger })).toEqual(['logger must be an object with optional debug, info, warn and error functions']);
+    });
+
+    it('names each level that is present but not a function', () => {
+      expect(problemsOf({ bootstrapServers: 'a:1', logger: { debug: true, info: () => undefined, error: 'x' } })).toEqual(['logger.debug must be a function', 'logger.error must be a function']);
+    });
+  });
+});

@@ -1,6 +1,7 @@
 import type { ProducerInterceptor } from './interceptors';
 import type { Partitioner } from './partitioner';
 import { ProducerConfigError } from './errors';
+import type { KafkaProducerOptions } from './kafka-producer';
 
 export type Acks = 'all' | -1 | 0 | 1 | '-1' | '0' | '1';
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -105,6 +106,139 @@ export const PRODUCER_DEFAULTS = {
   allowAutoCreateTopics: true,
 } as const satisfies Omit<ResolvedProducerConfig, 'bootstrapServers'>;
 
+/**
+ * Every key the producer's constructor accepts, with the Java producer's name for it (null: no Java
+ * counterpart). The `satisfies` clause makes a key added to the options but not here a compile error,
+ * so the unknown-key check below can never reject a real option. `logger` is listed ahead of its type.
+ */
+const KNOWN_KEYS = {
+  bootstrapServers: 'bootstrap.servers',
+  clientId: 'client.id',
+  acks: 'acks',
+  lingerMs: 'linger.ms',
+  batchSize: 'batch.size',
+  bufferMemory: 'buffer.memory',
+  maxBlockMs: 'max.block.ms',
+  requestTimeoutMs: 'request.timeout.ms',
+  deliveryTimeoutMs: 'delivery.timeout.ms',
+  retries: 'retries',
+  retryBackoffMs: 'retry.backoff.ms',
+  retryBackoffMaxMs: 'retry.backoff.max.ms',
+  reconnectBackoffMs: 'reconnect.backoff.ms',
+  reconnectBackoffMaxMs: 'reconnect.backoff.max.ms',
+  socketConnectionSetupTimeoutMs: 'socket.connection.setup.timeout.ms',
+  socketConnectionSetupTimeoutMaxMs: 'socket.connection.setup.timeout.max.ms',
+  maxInFlightRequestsPerConnection: 'max.in.flight.requests.per.connection',
+  maxRequestSize: 'max.request.size',
+  compressionType: 'compression.type',
+  compressionGzipLevel: 'compression.gzip.level',
+  compressionLz4Level: 'compression.lz4.level',
+  compressionZstdLevel: 'compression.zstd.level',
+  metadataMaxAgeMs: 'metadata.max.age.ms',
+  metadataMaxIdleMs: 'metadata.max.idle.ms',
+  partitionerAdaptivePartitioningEnable: 'partitioner.adaptive.partitioning.enable',
+  partitionerAvailabilityTimeoutMs: 'partitioner.availability.timeout.ms',
+  partitionerIgnoreKeys: 'partitioner.ignore.keys',
+  partitioner: 'partitioner.class',
+  interceptors: 'interceptor.classes',
+  allowAutoCreateTopics: 'allow.auto.create.topics',
+  keySerializer: 'key.serializer',
+  valueSerializer: 'value.serializer',
+  logger: null,
+} as const satisfies Record<keyof KafkaProducerOptions<unknown, unknown> | 'logger', string | null>;
+
+/**
+ * Keys of features the producer will have but does not yet. Naming them is refused rather than ignored:
+ * a producer that silently skips `sasl` spins against a SASL listener until a metadata timeout.
+ */
+const NOT_YET_SUPPORTED = {
+  enableIdempotence: 'enable.idempotence',
+  transactionalId: 'transactional.id',
+  transactionTimeoutMs: 'transaction.timeout.ms',
+  securityProtocol: 'security.protocol',
+  ssl: null,
+  sasl: null,
+} as const satisfies Record<string, string | null>;
+
+type KnownKey = keyof typeof KNOWN_KEYS;
+type UnsupportedKey = keyof typeof NOT_YET_SUPPORTED;
+
+const isKnownKey = (key: string): key is KnownKey => Object.prototype.hasOwnProperty.call(KNOWN_KEYS, key);
+const isUnsupportedKey = (key: string): key is UnsupportedKey => Object.prototype.hasOwnProperty.call(NOT_YET_SUPPORTED, key);
+
+/** Candidates for "did you mean": each of our names under its own spelling and under Java's. */
+const SUGGESTIONS: ReadonlyArray<{ readonly name: KnownKey | UnsupportedKey; readonly spellings: readonly string[] }> = [
+  ...Object.entries(KNOWN_KEYS),
+  ...Object.entries(NOT_YET_SUPPORTED),
+].map(([name, java]) => ({ name: name as KnownKey | UnsupportedKey, spellings: java === null ? [fold(name)] : [fold(name), fold(java)] }));
+
+/** Case and separators do not distinguish keys for suggestions: lingerMS, linger.ms and LINGER_MS all fold to lingerms. */
+function fold(key: string): string {
+  return key.toLowerCase().replace(/[._\-\s]/g, '');
+}
+
+/** Optimal string alignment distance: Levenshtein plus adjacent transpositions, the commonest typo. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+function nearestKey(key: string): KnownKey | UnsupportedKey | undefined {
+  const folded = fold(key);
+  // Short names tolerate one slip, longer ones a few: beyond that a suggestion is a guess.
+  const tolerance = folded.length < 5 ? 1 : folded.length < 12 ? 2 : 3;
+  let best: { name: KnownKey | UnsupportedKey; distance: number } | undefined;
+  for (const { name, spellings } of SUGGESTIONS) {
+    for (const spelling of spellings) {
+      const distance = editDistance(folded, spelling);
+      if (distance <= tolerance && (best === undefined || distance < best.distance)) best = { name, distance };
+    }
+  }
+  return best?.name;
+}
+
+/**
+ * The problems with keys the producer does not take. Only key names are ever printed: the value of a
+ * mistyped key may be a password or a private key.
+ */
+function keyProblems(config: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(config)) {
+    if (isKnownKey(key)) continue;
+    if (isUnsupportedKey(key)) {
+      const value = config[key];
+      // Absent in all but name, or asking for what the producer does anyway: nothing is being refused.
+      if (value === undefined || (key === 'enableIdempotence' && value === false)) continue;
+      problems.push(key === 'enableIdempotence' ? 'enableIdempotence is not supported yet (only enableIdempotence: false is accepted)' : `${key} is not supported yet`);
+      continue;
+    }
+    const family = /^(ssl|sasl)(?:[._A-Z]|$)/i.exec(key)?.[1]?.toLowerCase() as UnsupportedKey | undefined;
+    const nearest = family ?? nearestKey(key);
+    const name = JSON.stringify(key);
+    if (nearest === undefined) problems.push(`unknown configuration key ${name}`);
+    else if (isUnsupportedKey(nearest)) problems.push(`unknown configuration key ${name} (did you mean ${nearest}? ${nearest} is not supported yet)`);
+    else problems.push(`unknown configuration key ${name} (did you mean ${nearest}?)`);
+  }
+  return problems;
+}
+
+const LOGGER_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+function loggerProblems(logger: unknown): string[] {
+  if (logger === undefined) return [];
+  if (logger === null || typeof logger !== 'object') return ['logger must be an object with optional debug, info, warn and error functions'];
+  const levels = logger as Record<string, unknown>;
+  return LOGGER_LEVELS.filter((level) => levels[level] !== undefined && typeof levels[level] !== 'function').map((level) => `logger.${level} must be a function`);
+}
+
 const INT_MAX = 2147483647;
 let clientCounter = 0;
 
@@ -113,8 +247,9 @@ let clientCounter = 0;
  * so a user fixes a configuration in one round rather than one field at a time.
  */
 export function resolveProducerConfig(config: ProducerConfig<any, any>): ResolvedProducerConfig {
-  const problems: string[] = [];
   if (config === null || typeof config !== 'object') throw new ProducerConfigError(['config must be an object']);
+  const given = config as unknown as Record<string, unknown>;
+  const problems: string[] = [...keyProblems(given), ...loggerProblems(given.logger)];
 
   const servers = typeof config.bootstrapServers === 'string' ? config.bootstrapServers.split(',') : config.bootstrapServers;
   const bootstrapServers = Array.isArray(servers) ? servers.map((s) => String(s).trim()).filter((s) => s.length > 0) : [];
@@ -124,7 +259,7 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
   }
 
   const int = (key: keyof typeof PRODUCER_DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const raw = (config as unknown as Record<string, unknown>)[key];
+    const raw = given[key];
     if (raw === undefined) return PRODUCER_DEFAULTS[key] as number;
     if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max) {
       problems.push(`${key} must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
@@ -133,7 +268,7 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
     return raw;
   };
   const bool = (key: keyof typeof PRODUCER_DEFAULTS): boolean => {
-    const raw = (config as unknown as Record<string, unknown>)[key];
+    const raw = given[key];
     if (raw === undefined) return PRODUCER_DEFAULTS[key] as boolean;
     if (typeof raw !== 'boolean') {
       problems.push(`${key} must be a boolean, got ${JSON.stringify(raw)}`);

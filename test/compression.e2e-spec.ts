@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KafkaProducer, type ProducerConfig, type RecordMetadata } from '@app/kafka-producer';
 import { compressBatch, compressBatchAsync, type CompressionName } from '@app/kafka-producer/protocol/records/compression';
-import { goldenRecords, jsonishRecords, recordsDigest, type GoldenInput } from '@app/kafka-producer/protocol/records/compression/__fixtures__/compression-test-helpers';
+import { goldenRecords, jsonishRecords, recordsDigest, type GoldenInput } from '../libs/kafka-producer/test/fixtures/compression/compression-test-helpers';
 import { RecordBatchBuilder } from '@app/kafka-producer/protocol/records/record-batch-builder';
 import { KafkaCluster, runJavaTool, sharedCluster } from '@app/kafka-testing';
 import { uniqueTopic } from './support/round-trip';
@@ -128,7 +128,7 @@ describe('the Java client decodes our compressed batches at every level', () => 
     const classes = fs.mkdtempSync(path.join(os.tmpdir(), 'java-reads-batches-'));
     try {
       const javac = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'javac') : 'javac';
-      const source = path.join(__dirname, '../libs/kafka-producer/src/protocol/records/compression/__fixtures__/JavaReadsBatches.java');
+      const source = path.join(__dirname, '../libs/kafka-producer/test/fixtures/compression/JavaReadsBatches.java');
       execFileSync(javac, ['--release', '11', '-nowarn', '-cp', cluster.jars.classpath, '-d', classes, source], { stdio: 'pipe' });
       const jars = { ...cluster.jars, classpath: [cluster.jars.classpath, classes].join(path.delimiter) };
       const result = await runJavaTool(jars, 'JavaReadsBatches', [], { input: lines.join('\n') + '\n', heap: '512m', timeoutMs: 120_000 });

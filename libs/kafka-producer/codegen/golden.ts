@@ -17,7 +17,7 @@ import { Writer } from '../src/protocol/primitives/writer';
 import { buildSample } from './samples';
 import { APIS, ROOT, parseRange, readSchema } from './schema';
 
-export const FIXTURE = path.join(ROOT, 'src/protocol/messages/__fixtures__/golden.txt');
+export const FIXTURE = path.join(ROOT, 'test/fixtures/messages/golden.txt');
 
 export function encodeAll(): string[] {
   const lines: string[] = [];

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, ProtocolEncodeError } from '../../errors';
 import { crc32c } from '../primitives/crc32c';
-import { GOLDEN_BATCHES } from './__fixtures__/golden-batches';
-import { goldenBatch, goldenInputs } from './__fixtures__/test-helpers';
+import { GOLDEN_BATCHES } from '../../../test/fixtures/records/golden-batches';
+import { goldenBatch, goldenInputs } from '../../../test/fixtures/records/test-helpers';
 import {
   ATTRIBUTES_OFFSET,
   CRC_OFFSET,

@@ -1,8 +1,8 @@
 import * as zlib from 'zlib';
 import { ProtocolDecodeError } from '../../errors';
 import { writeVarint } from '../primitives/varint';
-import { GOLDEN_BATCHES, GoldenBatch } from './__fixtures__/golden-batches';
-import { goldenBatch, goldenInputs } from './__fixtures__/test-helpers';
+import { GOLDEN_BATCHES, GoldenBatch } from '../../../test/fixtures/records/golden-batches';
+import { goldenBatch, goldenInputs } from '../../../test/fixtures/records/test-helpers';
 import {
   BATCH_LENGTH_OFFSET,
   CompressionCodec,

@@ -1,4 +1,4 @@
-import { InputRecord, prng } from './__fixtures__/test-helpers';
+import { InputRecord, prng } from '../../../test/fixtures/records/test-helpers';
 import { RecordHeader } from './record-batch';
 import { RecordBatchBuilder, RecordBatchCloseOptions } from './record-batch-builder';
 import { decodeRecordBatches } from './record-batch-decoder';

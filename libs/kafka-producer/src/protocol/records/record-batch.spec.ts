@@ -1,8 +1,8 @@
 import * as zlib from 'zlib';
 import { InvalidArgumentError } from '../../errors';
 import { crc32c } from '../primitives/crc32c';
-import { GOLDEN_BATCHES } from './__fixtures__/golden-batches';
-import { goldenBatch, goldenInputs, prng } from './__fixtures__/test-helpers';
+import { GOLDEN_BATCHES } from '../../../test/fixtures/records/golden-batches';
+import { goldenBatch, goldenInputs, prng } from '../../../test/fixtures/records/test-helpers';
 import {
   ATTRIBUTES_OFFSET,
   CompressionCodec,

@@ -2,8 +2,8 @@ import * as crypto from 'node:crypto';
 import { CompressionCodec, RECORD_BATCH_OVERHEAD } from '../record-batch';
 import { RecordBatchBuilder } from '../record-batch-builder';
 import { decodeRecordBatch, decodeRecordBatches, DecodedRecordBatch } from '../record-batch-decoder';
-import { GOLDEN_COMPRESSED_BATCHES } from './__fixtures__/golden-compressed-batches';
-import { goldenRecords, GoldenInput, jsonishRecords, T0 } from './__fixtures__/compression-test-helpers';
+import { GOLDEN_COMPRESSED_BATCHES } from '../../../../test/fixtures/compression/golden-compressed-batches';
+import { goldenRecords, GoldenInput, jsonishRecords, T0 } from '../../../../test/fixtures/compression/compression-test-helpers';
 import { COMPRESSION_CODEC_BY_NAME, compressBatch, compressBatchAsync, CompressionName, decompressRecords } from './index';
 
 const CODECS: CompressionName[] = ['gzip', 'snappy', 'lz4', 'zstd'];

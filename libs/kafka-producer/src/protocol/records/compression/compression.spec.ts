@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { InvalidArgumentError } from '../../../errors';
-import { prng } from '../__fixtures__/test-helpers';
+import { prng } from '../../../../test/fixtures/records/test-helpers';
 import {
   ASYNC_COMPRESSION_THRESHOLD,
   COMPRESSION_CODEC_BY_NAME,

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { prng } from '../__fixtures__/test-helpers';
+import { prng } from '../../../../test/fixtures/records/test-helpers';
 import { CompressionFormatError } from './errors';
 import { LZ4_BLOCK_SIZE, lz4Compress, lz4CompressSync, lz4Decompress } from './lz4';
 import { xxhash32 } from './xxhash32';

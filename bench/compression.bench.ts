@@ -1,7 +1,7 @@
 /**
  * Compression throughput per codec for a 16 KiB and a 1 MiB batch of JSON-like records:
  *
- *   npx ts-node --transpile-only libs/kafka-producer/src/protocol/records/compression/compression.bench.ts
+ *   npx ts-node --transpile-only bench/compression.bench.ts
  *
  * Columns (MB/s of plain records in):
  * - sync: compressBatch on the event loop.
@@ -13,14 +13,14 @@
  * Shared machines are noisy: compare the columns of one run, not runs with each other.
  */
 import { performance } from 'node:perf_hooks';
-import { RECORD_BATCH_OVERHEAD } from '../record-batch';
-import { RecordBatchBuilder } from '../record-batch-builder';
-import { jsonishRecords } from './__fixtures__/compression-test-helpers';
-import { gzipCompress } from './gzip';
-import { ASYNC_COMPRESSION_THRESHOLD, compressBatch, compressBatchAsync, CompressionName, resolveCompressionLevel } from './index';
-import { lz4Compress } from './lz4';
-import { snappyCompress } from './snappy';
-import { zstdCompress } from './zstd';
+import { RECORD_BATCH_OVERHEAD } from '../libs/kafka-producer/src/protocol/records/record-batch';
+import { RecordBatchBuilder } from '../libs/kafka-producer/src/protocol/records/record-batch-builder';
+import { jsonishRecords } from '../libs/kafka-producer/test/fixtures/compression/compression-test-helpers';
+import { gzipCompress } from '../libs/kafka-producer/src/protocol/records/compression/gzip';
+import { ASYNC_COMPRESSION_THRESHOLD, compressBatch, compressBatchAsync, CompressionName, resolveCompressionLevel } from '../libs/kafka-producer/src/protocol/records/compression';
+import { lz4Compress } from '../libs/kafka-producer/src/protocol/records/compression/lz4';
+import { snappyCompress } from '../libs/kafka-producer/src/protocol/records/compression/snappy';
+import { zstdCompress } from '../libs/kafka-producer/src/protocol/records/compression/zstd';
 
 const BUDGET_MS = Number(process.env.BENCH_MS ?? 700);
 

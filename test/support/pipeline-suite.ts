@@ -14,6 +14,29 @@ import {
 import type { KafkaClusterBase } from '@app/kafka-testing';
 import { uniqueTopic } from './round-trip';
 
+/** Counts callbacks as they arrive; `within` waits for the expected number, failing after a timeout. */
+function callbacks(expected: number): { arrived(): void; within(timeoutMs: number): Promise<void> } {
+  let count = 0;
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  return {
+    arrived() {
+      if (++count >= expected) done();
+    },
+    async within(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${count} of ${expected} callbacks arrived within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([all, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
 /**
  * The producer pipeline's behaviour, each outcome read back by the Java consumer. Run on the shared
  * 1-node cluster (producer-pipeline.e2e-spec.ts) and on a 3-node cluster (three-node.e2e-spec.ts).
@@ -184,12 +207,20 @@ export function pipelineSuite(getCluster: () => KafkaClusterBase): void {
     vm.realProcess.on('unhandledRejection', onUnhandled);
     try {
       const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, maxBlockMs: 1000 });
-      const errors: Error[] = [];
-      producer.send({ topic: 'bad topic name', value: 'x' }, (e) => errors.push(e!));
-      producer.send({ topic: uniqueTopic('cb'), value: 'x', partition: 42 }, (e) => errors.push(e!));
-      await new Promise((r) => setTimeout(r, 1500));
+      const errors: Array<Error | null> = [];
+      const bothCalledBack = callbacks(2);
+      const callback = (e: Error | null): void => {
+        errors.push(e);
+        bothCalledBack.arrived();
+      };
+      producer.send({ topic: 'bad topic name', value: 'x' }, callback);
+      producer.send({ topic: uniqueTopic('cb'), value: 'x', partition: 42 }, callback);
+      // maxBlockMs bounds the slower failure; the rest is room for a loaded machine
+      await bothCalledBack.within(15_000);
       await producer.close();
       expect(errors).toHaveLength(2);
+      expect(errors.every((e) => e instanceof Error)).toBe(true);
+      // an unhandled rejection is reported after the microtasks of the turn that rejected
       await new Promise((r) => setImmediate(r));
       expect(unhandled).toEqual([]);
     } finally {

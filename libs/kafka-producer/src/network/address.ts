@@ -1,6 +1,15 @@
 import * as net from 'node:net';
 
+/** A broker as metadata describes it. The one broker address type of the library. */
 export interface BrokerAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+/** Where to open a socket when no node id is known yet: a bootstrap server. */
+export interface HostPort {
   readonly host: string;
   readonly port: number;
 }

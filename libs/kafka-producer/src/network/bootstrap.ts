@@ -1,8 +1,8 @@
 import * as net from 'node:net';
 import { InvalidArgumentError } from '../errors';
-import { formatAddress, type BrokerAddress } from './address';
+import { formatAddress, type HostPort } from './address';
 import { BrokerConnection, type BrokerConnectionOptions } from './broker-connection';
-import { BootstrapError, type BootstrapAttempt } from './errors';
+import { AuthenticationError, BootstrapError, type BootstrapAttempt } from './errors';
 
 /**
  * Parses `bootstrapServers`: an array of `host:port`, or one comma-separated string of them (the Java
@@ -10,10 +10,10 @@ import { BootstrapError, type BootstrapAttempt } from './errors';
  * address splits at its last colon. Blank entries are skipped and exact duplicates dropped, keeping the
  * first occurrence's position.
  */
-export function parseBootstrapServers(servers: string | readonly string[]): BrokerAddress[] {
+export function parseBootstrapServers(servers: string | readonly string[]): HostPort[] {
   const entries = typeof servers === 'string' ? servers.split(',') : servers.flatMap((s) => s.split(','));
   const seen = new Set<string>();
-  const out: BrokerAddress[] = [];
+  const out: HostPort[] = [];
   for (const raw of entries) {
     const entry = raw.trim();
     if (entry === '') continue;
@@ -27,7 +27,7 @@ export function parseBootstrapServers(servers: string | readonly string[]): Brok
   return out;
 }
 
-function parseAddress(entry: string): BrokerAddress {
+function parseAddress(entry: string): HostPort {
   let host: string;
   let portText: string;
   const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(entry);
@@ -60,23 +60,33 @@ export interface BootstrapOptions extends Omit<BrokerConnectionOptions, 'host' |
   random?: () => number;
 }
 
+export interface FirstReachableOptions {
+  shuffle?: boolean;
+  random?: () => number;
+  /** Stops after the attempt under way (which `open` is expected to abort too). */
+  signal?: AbortSignal;
+}
+
 /**
  * Tries `open` on each address in turn until one succeeds. Fails with one BootstrapError listing
- * every address and its error. Connect failures, setup timeouts and DNS failures of unknown hosts
- * all count as "try the next one".
+ * every address tried and its error. Connect failures, setup timeouts and DNS failures of unknown
+ * hosts all count as "try the next one"; an AuthenticationError does not, since every broker of a
+ * cluster shares the credentials it refused.
  */
 export async function firstReachable<T>(
-  addresses: readonly BrokerAddress[],
-  open: (address: BrokerAddress) => Promise<T>,
-  options: { shuffle?: boolean; random?: () => number } = {},
+  addresses: readonly HostPort[],
+  open: (address: HostPort) => Promise<T>,
+  options: FirstReachableOptions = {},
 ): Promise<T> {
   const order = options.shuffle === true ? shuffled(addresses, options.random ?? Math.random) : addresses;
   const attempts: BootstrapAttempt[] = [];
   for (const address of order) {
+    if (options.signal?.aborted === true) break;
     try {
       return await open(address);
     } catch (error) {
       attempts.push({ address: formatAddress(address.host, address.port), error });
+      if (error instanceof AuthenticationError) break;
     }
   }
   throw new BootstrapError(attempts);
@@ -84,14 +94,18 @@ export async function firstReachable<T>(
 
 /** Opens a BrokerConnection (connected, versions negotiated) to the first reachable bootstrap server. */
 export function connectBootstrap(servers: string | readonly string[], options: BootstrapOptions = {}): Promise<BrokerConnection> {
-  let addresses: BrokerAddress[];
+  let addresses: HostPort[];
   try {
     addresses = parseBootstrapServers(servers);
   } catch (err) {
     return Promise.reject(err);
   }
   const { shuffle, random, ...connectionOptions } = options;
-  return firstReachable(addresses, (a) => BrokerConnection.open({ ...connectionOptions, host: a.host, port: a.port }), { shuffle, random });
+  return firstReachable(addresses, (a) => BrokerConnection.open({ ...connectionOptions, host: a.host, port: a.port }), {
+    shuffle,
+    random,
+    signal: connectionOptions.signal,
+  });
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {

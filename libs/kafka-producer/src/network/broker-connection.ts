@@ -1,44 +1,95 @@
+import { KafkaError } from '../errors';
 import type { KafkaApi } from '../protocol/messages/kafka-api';
-import { Connection, type CloseListener, type ConnectionOptions, type NoResponseOptions, type RequestOptions } from './connection';
+import type { Reader } from '../protocol/primitives/reader';
+import type { NodeConnection } from './cluster-connections';
+import {
+  Connection,
+  type CloseListener,
+  type ConnectionOptions,
+  type ConnectionState,
+  type NoResponseOptions,
+  type RequestApi,
+  type RequestOptions,
+} from './connection';
+import { AuthenticationError, ConnectionError, FrameTooLargeError } from './errors';
+import type { BodyEncoder } from './request-encoder';
 import { negotiateApiVersions, type ApiDescriptor, type ApiVersionTable, type NegotiationOptions } from './version-negotiation';
 
-export interface BrokerConnectionOptions extends ConnectionOptions {
+/**
+ * The connection as an authentication mechanism sees it: still 'authenticating', so only ApiVersions,
+ * SaslHandshake and SaslAuthenticate requests go through.
+ */
+export type AuthenticatingConnection = Pick<Connection, 'address' | 'host' | 'port' | 'state' | 'request' | 'requestRaw'>;
+
+/**
+ * Runs after ApiVersions and before the connection is handed out (SASL plugs in here). Throwing
+ * fails the attempt; anything but a retriable KafkaError counts as an authentication failure.
+ */
+export type Authenticate = (connection: AuthenticatingConnection, versions: ApiVersionTable) => Promise<void>;
+
+export interface BrokerConnectionOptions extends Omit<ConnectionOptions, 'handshake'> {
   /** The broker's node id from metadata; -1 for a bootstrap connection whose id is not known yet. */
   nodeId?: number;
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
+  authenticate?: Authenticate;
+  /** Aborting destroys the socket of an attempt under way; open() then rejects with CONNECTION_CLOSED. */
+  signal?: AbortSignal;
 }
 
 function noop(): void {}
 
+// A function, so TypeScript does not narrow `aborted` to false for the rest of open() after the first check.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal !== undefined && signal.aborted;
+}
+
 /**
- * A connection that has finished its setup (TCP connect, then ApiVersions) and knows which version of
- * each API to speak to its broker. This is what the pool hands out.
+ * A connection that has finished its setup (connect, ApiVersions, authentication) and knows which
+ * version of each API to speak to its broker. This is what the pool hands out.
  */
-export class BrokerConnection {
+export class BrokerConnection implements NodeConnection {
   private constructor(
-    readonly connection: Connection,
+    private readonly connection: Connection,
     readonly versions: ApiVersionTable,
     readonly nodeId: number,
   ) {}
 
   /**
-   * Connects and negotiates versions. On any failure the socket is closed before the error is thrown,
-   * so a failed attempt leaves nothing open.
+   * connect → (authenticating) ApiVersions → authenticate hook → ready. On any failure the socket is
+   * closed before the error is thrown, so a failed attempt leaves nothing open.
    */
   static async open(options: BrokerConnectionOptions): Promise<BrokerConnection> {
-    const connection = new Connection(options);
+    const { nodeId, clientSoftwareName, clientSoftwareVersion, authenticate, signal, ...connectionOptions } = options;
+    const connection = new Connection({ ...connectionOptions, handshake: true });
+    const aborted = (): ConnectionError =>
+      new ConnectionError(connection.address, 'CONNECTION_CLOSED', 'connection attempt aborted: the client is closing');
+    if (isAborted(signal)) throw aborted();
+    const onAbort = (): void => void connection.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await connection.connect();
-      const negotiation: NegotiationOptions = {
-        clientSoftwareName: options.clientSoftwareName,
-        clientSoftwareVersion: options.clientSoftwareVersion,
-      };
-      const versions = await negotiateApiVersions(connection, negotiation);
-      return new BrokerConnection(connection, versions, options.nodeId ?? -1);
+      const negotiation: NegotiationOptions = { clientSoftwareName, clientSoftwareVersion };
+      let versions: ApiVersionTable;
+      try {
+        versions = await negotiateApiVersions(connection, negotiation);
+      } catch (err) {
+        throw isAborted(signal) ? aborted() : handshakeFailure(connection.address, err);
+      }
+      if (authenticate !== undefined) {
+        try {
+          await authenticate(connection, versions);
+        } catch (err) {
+          throw isAborted(signal) ? aborted() : authenticationFailure(connection.address, err);
+        }
+      }
+      connection.markReady();
+      return new BrokerConnection(connection, versions, nodeId ?? -1);
     } catch (err) {
       await connection.close();
-      throw err;
+      throw isAborted(signal) ? aborted() : err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -46,8 +97,17 @@ export class BrokerConnection {
     return this.connection.address;
   }
 
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
   get isConnected(): boolean {
     return this.connection.isConnected;
+  }
+
+  /** Why the connection closed; null while it is open. */
+  get closeReason(): KafkaError | null {
+    return this.connection.closeReason;
   }
 
   get inFlightCount(): number {
@@ -89,4 +149,50 @@ export class BrokerConnection {
     }
     return this.connection.request(api, version, body, options);
   }
+
+  request<Req, Res>(api: KafkaApi<Req, Res>, version: number, body: Req, options: NoResponseOptions): Promise<undefined>;
+  request<Req, Res>(api: KafkaApi<Req, Res>, version: number, body: Req, options?: RequestOptions): Promise<Res>;
+  request<Req, Res>(api: KafkaApi<Req, Res>, version: number, body: Req, options?: RequestOptions): Promise<Res | undefined> {
+    return this.connection.request(api, version, body, options);
+  }
+
+  requestRaw<T>(api: RequestApi, version: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options: NoResponseOptions): Promise<undefined>;
+  requestRaw<T>(api: RequestApi, version: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options?: RequestOptions): Promise<T>;
+  requestRaw<T>(api: RequestApi, version: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options?: RequestOptions): Promise<T | undefined> {
+    return this.connection.requestRaw(api, version, encodeBody, decodeBody, options);
+  }
+}
+
+/**
+ * A Kafka listener answers ApiVersions whatever its state; one that hangs up instead, or answers
+ * bytes that are no Kafka frame, is almost always a TLS or SASL listener spoken to in plaintext. Say
+ * so, rather than report a bare disconnect that sends users looking at the network.
+ */
+function handshakeFailure(address: string, err: unknown): unknown {
+  if (err instanceof FrameTooLargeError) {
+    // A TLS record starts with its content type (0x14-0x17) and major version 3.
+    const looksLikeTls = err.size >>> 24 >= 0x14 && err.size >>> 24 <= 0x17 && ((err.size >>> 16) & 0xff) === 0x03;
+    return new ConnectionError(
+      address,
+      'HANDSHAKE_CLOSED',
+      `the broker answered the ApiVersions handshake with bytes that are not a Kafka response${looksLikeTls ? ' (they look like TLS)' : ''}; the listener may require TLS or SASL`,
+      err,
+    );
+  }
+  if (err instanceof ConnectionError && (err.code === 'CONNECTION_CLOSED' || err.code === 'NETWORK_EXCEPTION')) {
+    return new ConnectionError(
+      address,
+      'HANDSHAKE_CLOSED',
+      'the broker closed the connection during the ApiVersions handshake; the listener may require TLS or SASL',
+      err,
+    );
+  }
+  return err;
+}
+
+/** A transient failure (a disconnect, a timeout) stays retriable; anything else is a refusal. */
+function authenticationFailure(address: string, err: unknown): unknown {
+  if (err instanceof AuthenticationError) return err;
+  if (err instanceof KafkaError && err.retriable) return err;
+  return new AuthenticationError(address, `authentication failed: ${err instanceof Error ? err.message : String(err)}`, err);
 }

@@ -93,7 +93,7 @@ describe('ConnectionPool', () => {
     await broker.stop();
   });
 
-  const node = (nodeId = 1, port = broker.port) => ({ nodeId, host: '127.0.0.1', port });
+  const node = (nodeId = 1, port = broker.port) => ({ nodeId, host: '127.0.0.1', port, rack: null });
 
   it('opens a connection lazily, once, and hands it out when ready', async () => {
     pool = new ConnectionPool([node()], { clientId: 'pool-test' });
@@ -179,7 +179,7 @@ describe('ConnectionPool', () => {
 
   it('grows the connection-setup timeout with consecutive failures, up to socketConnectionSetupTimeoutMaxMs', async () => {
     const timeouts: number[] = [];
-    const pool = new ConnectionPool([{ nodeId: 1, host: '127.0.0.1', port: 1 }], {
+    const pool = new ConnectionPool([{ nodeId: 1, host: '127.0.0.1', port: 1, rack: null }], {
       socketConnectionSetupTimeoutMs: 100,
       socketConnectionSetupTimeoutMaxMs: 350,
       reconnectBackoffMs: 0,

@@ -1,5 +1,5 @@
 import { KafkaError } from '../errors';
-import { formatAddress } from './address';
+import { formatAddress, type BrokerAddress } from './address';
 import { BrokerConnection, type BrokerConnectionOptions } from './broker-connection';
 import { DEFAULT_SOCKET_CONNECTION_SETUP_TIMEOUT_MS } from './connection';
 
@@ -7,14 +7,7 @@ export const DEFAULT_RECONNECT_BACKOFF_MS = 50;
 export const DEFAULT_RECONNECT_BACKOFF_MAX_MS = 1000;
 export const RECONNECT_BACKOFF_JITTER = 0.2;
 
-/** A broker as metadata describes it. */
-export interface BrokerNode {
-  readonly nodeId: number;
-  readonly host: string;
-  readonly port: number;
-}
-
-export interface ConnectionPoolOptions extends Omit<BrokerConnectionOptions, 'host' | 'port' | 'nodeId'> {
+export interface ConnectionPoolOptions extends Omit<BrokerConnectionOptions, 'host' | 'port' | 'nodeId' | 'signal'> {
   /**
    * Upper bound of the connection-setup timeout: after each failed attempt to a node the timeout
    * doubles from socketConnectionSetupTimeoutMs up to this (Java's socket.connection.setup.timeout.max.ms).
@@ -24,7 +17,12 @@ export interface ConnectionPoolOptions extends Omit<BrokerConnectionOptions, 'ho
   reconnectBackoffMaxMs?: number;
   /** Random source in [0, 1) for the backoff jitter; Math.random by default. */
   random?: () => number;
-  /** Opens one connection; BrokerConnection.open by default (tests substitute it). */
+  /** Monotonic clock in milliseconds for backoff deadlines; performance.now by default (tests drive it). */
+  now?: () => number;
+  /**
+   * Opens one connection; BrokerConnection.open by default (tests substitute it). It is handed an
+   * AbortSignal that fires when the pool no longer wants the attempt (closed, node gone or moved).
+   */
   open?: (options: BrokerConnectionOptions) => Promise<BrokerConnection>;
 }
 
@@ -50,9 +48,16 @@ export function exponentialBackoff(attempts: number, initialMs: number, maxMs: n
 
 function noop(): void {}
 
+/** A failure the same attempt will hit again: authentication refused, no common ApiVersions, ... */
+function isFatal(reason: unknown): reason is KafkaError {
+  return reason instanceof KafkaError && !reason.retriable;
+}
+
 class NodeEntry {
   connection: BrokerConnection | null = null;
   connecting: Promise<BrokerConnection> | null = null;
+  /** Aborts the attempt under way. */
+  abort: AbortController | null = null;
   unsubscribe: (() => void) | null = null;
   /** Consecutive failures (failed attempts, or disconnects) since the last successful setup. */
   failures = 0;
@@ -61,7 +66,7 @@ class NodeEntry {
   lastError: unknown = null;
 
   constructor(
-    readonly node: BrokerNode,
+    public node: BrokerAddress,
     readonly address: string,
   ) {}
 }
@@ -85,10 +90,13 @@ export class ConnectionPool {
   private readonly setupTimeoutMs: number;
   private readonly setupTimeoutMaxMs: number;
   private readonly openConnection: (options: BrokerConnectionOptions) => Promise<BrokerConnection>;
+  private readonly now: () => number;
+  /** Fires on close(), ending get() calls asleep in a backoff. */
+  private readonly closing = new AbortController();
   private closed = false;
 
-  constructor(nodes: readonly BrokerNode[] = [], options: ConnectionPoolOptions = {}) {
-    const { reconnectBackoffMs, reconnectBackoffMaxMs, random, open, socketConnectionSetupTimeoutMaxMs, ...connectionOptions } = options;
+  constructor(nodes: readonly BrokerAddress[] = [], options: ConnectionPoolOptions = {}) {
+    const { reconnectBackoffMs, reconnectBackoffMaxMs, random, now, open, socketConnectionSetupTimeoutMaxMs, ...connectionOptions } = options;
     this.options = { ...connectionOptions, host: '', port: 0 };
     this.setupTimeoutMs = connectionOptions.socketConnectionSetupTimeoutMs ?? DEFAULT_SOCKET_CONNECTION_SETUP_TIMEOUT_MS;
     this.setupTimeoutMaxMs = socketConnectionSetupTimeoutMaxMs ?? Math.max(this.setupTimeoutMs, 30_000);
@@ -97,6 +105,7 @@ export class ConnectionPool {
     // too, keeping the constant backoff such users had before exponential backoff existed.
     this.backoffMaxMs = reconnectBackoffMaxMs ?? reconnectBackoffMs ?? DEFAULT_RECONNECT_BACKOFF_MAX_MS;
     this.random = random ?? Math.random;
+    this.now = now ?? (() => performance.now());
     this.openConnection = open ?? ((o) => BrokerConnection.open(o));
     this.updateNodes(nodes);
   }
@@ -105,43 +114,58 @@ export class ConnectionPool {
    * Replaces the known brokers (from a metadata response). A node whose address changed, or that is
    * gone, has its connection closed; its in-flight requests fail as disconnects and are retried.
    */
-  updateNodes(nodes: readonly BrokerNode[]): void {
+  updateNodes(nodes: readonly BrokerAddress[]): void {
     if (this.closed) return;
     const seen = new Set<number>();
     for (const node of nodes) {
       seen.add(node.nodeId);
+      const copy: BrokerAddress = { nodeId: node.nodeId, host: node.host, port: node.port, rack: node.rack };
       const entry = this.entries.get(node.nodeId);
-      if (entry !== undefined && entry.node.host === node.host && entry.node.port === node.port) continue;
-      if (entry !== undefined) this.discard(entry);
-      this.entries.set(node.nodeId, new NodeEntry({ nodeId: node.nodeId, host: node.host, port: node.port }, formatAddress(node.host, node.port)));
+      if (entry !== undefined && entry.node.host === node.host && entry.node.port === node.port) {
+        // A new rack alone does not move the connection.
+        entry.node = copy;
+        continue;
+      }
+      if (entry !== undefined) void this.discard(entry);
+      this.entries.set(node.nodeId, new NodeEntry(copy, formatAddress(node.host, node.port)));
     }
     for (const [nodeId, entry] of this.entries) {
       if (!seen.has(nodeId)) {
-        this.discard(entry);
+        void this.discard(entry);
         this.entries.delete(nodeId);
       }
     }
   }
 
-  node(nodeId: number): BrokerNode | undefined {
+  node(nodeId: number): BrokerAddress | undefined {
     return this.entries.get(nodeId)?.node;
   }
 
   /** Every known node, in the order metadata listed them. */
-  nodes(): BrokerNode[] {
+  nodes(): BrokerAddress[] {
     return Array.from(this.entries.values(), (e) => e.node);
   }
 
   /**
    * The node's connection if it is open, else null, having started to open one unless an attempt is
-   * under way or the node is backing off. Never throws for a known node.
+   * under way or the node is backing off (after a fatal failure, for reconnectBackoffMaxMs). Never
+   * throws for a known node.
    */
   ready(nodeId: number): BrokerConnection | null {
     const entry = this.entries.get(nodeId);
     if (entry === undefined || this.closed) return null;
     if (entry.connection !== null) return entry.connection;
-    if (entry.connecting === null && performance.now() >= entry.nextAttemptAt) this.startConnect(entry);
+    if (entry.connecting === null && this.now() >= entry.nextAttemptAt) this.startConnect(entry);
     return null;
+  }
+
+  /** Node ids whose connection is open and ready, in metadata order; not nodes merely free to try. */
+  connectedNodeIds(): number[] {
+    const ids: number[] = [];
+    for (const [nodeId, entry] of this.entries) {
+      if (entry.connection !== null && entry.connection.isConnected) ids.push(nodeId);
+    }
+    return ids;
   }
 
   /**
@@ -154,12 +178,21 @@ export class ConnectionPool {
     if (entry === undefined || this.closed) return Infinity;
     if (entry.connection !== null) return 0;
     if (entry.connecting !== null) return Infinity;
-    return Math.max(0, entry.nextAttemptAt - performance.now());
+    return Math.max(0, entry.nextAttemptAt - this.now());
   }
 
   /** The error of the node's last failed attempt or disconnect, null after a successful setup. */
   lastError(nodeId: number): unknown {
     return this.entries.get(nodeId)?.lastError ?? null;
+  }
+
+  /**
+   * The node's last failure if retrying cannot fix it (not retriable: authentication refused, no
+   * common ApiVersions version, a certificate that does not verify), else null.
+   */
+  nodeError(nodeId: number): KafkaError | null {
+    const error = this.entries.get(nodeId)?.lastError;
+    return isFatal(error) ? error : null;
   }
 
   /**
@@ -175,9 +208,9 @@ export class ConnectionPool {
       }
       if (entry.connection !== null) return entry.connection;
       if (entry.connecting !== null) return entry.connecting;
-      const wait = entry.nextAttemptAt - performance.now();
+      const wait = entry.nextAttemptAt - this.now();
       if (wait <= 0) return this.startConnect(entry);
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+      await this.sleep(Math.ceil(wait));
     }
   }
 
@@ -190,10 +223,14 @@ export class ConnectionPool {
     };
   }
 
-  /** Closes every connection; attempts still under way are closed as they complete. */
+  /**
+   * Closes every connection and aborts the attempts under way (their sockets are destroyed at once,
+   * so no handle keeps the process alive). Resolves once the open connections are closed.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     const pending: Promise<void>[] = [];
     for (const entry of this.entries.values()) pending.push(this.discard(entry));
     this.entries.clear();
@@ -204,14 +241,25 @@ export class ConnectionPool {
   private startConnect(entry: NodeEntry): Promise<BrokerConnection> {
     // Java: the setup timeout grows exponentially (20% jitter) with consecutive failures to the node
     const socketConnectionSetupTimeoutMs = exponentialBackoff(entry.failures, this.setupTimeoutMs, this.setupTimeoutMaxMs, RECONNECT_BACKOFF_JITTER, this.random);
-    const attempt = this.openConnection({ ...this.options, socketConnectionSetupTimeoutMs, host: entry.node.host, port: entry.node.port, nodeId: entry.node.nodeId }).then(
+    const abort = new AbortController();
+    entry.abort = abort;
+    const { node } = entry;
+    const attempt = this.openConnection({
+      ...this.options,
+      socketConnectionSetupTimeoutMs,
+      host: node.host,
+      port: node.port,
+      nodeId: node.nodeId,
+      signal: abort.signal,
+    }).then(
       (connection) => {
         entry.connecting = null;
-        if (this.closed || this.entries.get(entry.node.nodeId) !== entry) {
+        entry.abort = null;
+        if (this.closed || this.entries.get(node.nodeId) !== entry) {
           void connection.close();
           throw poolClosed();
         }
-        if (!connection.isConnected) throw this.failed(entry, connection.connection.closeReason ?? poolClosed());
+        if (!connection.isConnected) throw this.failed(entry, connection.closeReason ?? poolClosed());
         entry.connection = connection;
         entry.failures = 0;
         entry.lastError = null;
@@ -226,7 +274,9 @@ export class ConnectionPool {
       },
       (err: unknown) => {
         entry.connecting = null;
-        if (this.entries.get(entry.node.nodeId) === entry && !this.closed) this.failed(entry, err);
+        entry.abort = null;
+        if (this.entries.get(node.nodeId) !== entry || this.closed) throw poolClosed();
+        this.failed(entry, err);
         throw err;
       },
     );
@@ -239,20 +289,41 @@ export class ConnectionPool {
   private failed(entry: NodeEntry, reason: unknown): unknown {
     entry.failures++;
     entry.lastError = reason;
-    entry.nextAttemptAt =
-      performance.now() + exponentialBackoff(entry.failures - 1, this.backoffMs, this.backoffMaxMs, RECONNECT_BACKOFF_JITTER, this.random);
+    // Retrying a refusal at the usual 50 ms pace would hammer the broker with doomed handshakes.
+    const backoff = isFatal(reason)
+      ? Math.max(this.backoffMs, this.backoffMaxMs)
+      : exponentialBackoff(entry.failures - 1, this.backoffMs, this.backoffMaxMs, RECONNECT_BACKOFF_JITTER, this.random);
+    entry.nextAttemptAt = this.now() + backoff;
     this.emit({ type: 'disconnected', nodeId: entry.node.nodeId, reason });
     return reason;
   }
 
-  /** Closes an entry's connection without counting it as a failure (the pool chose to drop it). */
+  /**
+   * Closes an entry's connection, or aborts its attempt, without counting it as a failure (the pool
+   * chose to drop it). An aborted BrokerConnection.open destroys its socket at once; the promise
+   * covers the close of an open connection only, since a substituted `open` may ignore the signal
+   * (it then finds its entry gone when it completes, and closes what it opened).
+   */
   private discard(entry: NodeEntry): Promise<void> {
     entry.unsubscribe?.();
     entry.unsubscribe = null;
+    entry.abort?.abort();
+    entry.abort = null;
     const connection = entry.connection;
     entry.connection = null;
-    // An attempt still under way sees that its entry is gone and closes what it opened.
     return connection === null ? Promise.resolve() : connection.close();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.closing.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.closing.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private emit(event: PoolEvent): void {

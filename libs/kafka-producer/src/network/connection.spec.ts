@@ -5,7 +5,8 @@ import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../p
 import type { KafkaApi } from '../protocol/messages/kafka-api';
 import { Reader } from '../protocol/primitives/reader';
 import { Writer } from '../protocol/primitives/writer';
-import { ATTACH_COPY_THRESHOLD, Connection, type ConnectionOptions } from './connection';
+import { Connection, type ConnectionOptions } from './connection';
+import { ATTACH_COPY_THRESHOLD } from './request-encoder';
 import { ConnectionError, ConnectionSetupTimeoutError, FrameTooLargeError, RequestTimeoutError } from './errors';
 
 // ---- a tiny API and a fake broker -------------------------------------------------------------
@@ -243,8 +244,8 @@ describe('Connection', () => {
       socket.write(first.subarray(0, 1000));
       setTimeout(() => socket.write(Buffer.concat([first.subarray(1000), second])), 5);
     };
-    const a = c.requestRaw(18, 0, 1, (w) => w.int32(0), 0, decodeBig);
-    const b = c.requestRaw(18, 0, 1, (w) => w.int32(0), 0, (r) => r.int32());
+    const a = c.requestRaw(FakeApi, 0, (w) => w.int32(0), decodeBig);
+    const b = c.requestRaw(FakeApi, 0, (w) => w.int32(0), (r) => r.int32());
     // Buffer.equals: jest's deep equality walks a 3 MiB buffer byte by byte, very slowly
     expect((await a).equals(big)).toBe(true);
     await expect(b).resolves.toBe(9);
@@ -346,7 +347,7 @@ describe('Connection', () => {
       await tick(20);
     }
     await tick(60);
-    expect(c.state).toBe('connected');
+    expect(c.state).toBe('ready');
   });
 
   it('treats a correlation id mismatch as fatal for the connection', async () => {
@@ -400,9 +401,8 @@ describe('Connection', () => {
     broker.handler = (req, socket) => socket.write(response(req, (w) => w.int32(req.body.length)));
     const writeSpy = jest.spyOn(net.Socket.prototype, 'write');
     const bodyLen = await c.requestRaw(
-      18,
+      FakeApi,
       0,
-      1,
       (w, frame) => {
         w.int32(large.length);
         frame.attach(large);
@@ -411,7 +411,6 @@ describe('Connection', () => {
         w.int32(large.length);
         frame.attach(large);
       },
-      0,
       (r) => r.int32(),
       { timeoutMs: 5000 },
     );
@@ -439,7 +438,7 @@ describe('Connection', () => {
     broker.handler = () => {};
     const large = Buffer.alloc(ATTACH_COPY_THRESHOLD, 1);
     await expect(
-      c.requestRaw(18, 0, 1, (_w, frame) => frame.attach(large), 0, () => 0, { expectResponse: false }),
+      c.requestRaw(FakeApi, 0, (_w, frame) => frame.attach(large), () => 0, { expectResponse: false }),
     ).resolves.toBeUndefined();
     await tick(20);
     expect(broker.requests[0].body.equals(large)).toBe(true);
@@ -449,12 +448,12 @@ describe('Connection', () => {
   it('rejects a request whose body cannot be encoded and keeps the connection', async () => {
     const c = await open();
     const err = await rejectionOf(
-      c.requestRaw(18, 0, 1, () => {
+      c.requestRaw(FakeApi, 0, () => {
         throw new ProtocolEncodeError('bad field');
-      }, 0, () => 0),
+      }, () => 0),
     );
     expect(err).toBeInstanceOf(ProtocolEncodeError);
-    expect(c.state).toBe('connected');
+    expect(c.state).toBe('ready');
     await expect(c.request(FakeApi, 0, { a: 1, b: 2 })).resolves.toEqual({ sum: 3, b: 2 });
   });
 
@@ -472,7 +471,7 @@ describe('Connection', () => {
     const sends: Promise<unknown>[] = [];
     // Until the kernel's buffers are full, writes complete synchronously and nothing stays queued.
     for (let i = 0; i < 256 && c.bufferedBytes === 0; i++) {
-      sends.push(c.requestRaw(18, 0, 1, (_w, frame) => frame.attach(payload), 0, () => 0, { expectResponse: false }));
+      sends.push(c.requestRaw(FakeApi, 0, (_w, frame) => frame.attach(payload), () => 0, { expectResponse: false }));
     }
     expect(c.needsDrain).toBe(true);
     expect(c.bufferedBytes).toBeGreaterThan(64 * 1024);
@@ -492,7 +491,7 @@ describe('Connection', () => {
     broker.handler = () => {};
     broker.sockets[0].pause();
     const payload = Buffer.alloc(512 * 1024);
-    const sent = c.requestRaw(18, 0, 1, (_w, frame) => frame.attach(payload), 0, () => 0, { expectResponse: false });
+    const sent = c.requestRaw(FakeApi, 0, (_w, frame) => frame.attach(payload), () => 0, { expectResponse: false });
     expect(c.needsDrain).toBe(false);
     await expect(c.waitForDrain()).resolves.toBeUndefined();
     broker.sockets[0].resume();
@@ -504,7 +503,7 @@ describe('Connection', () => {
     broker.handler = () => {};
     broker.sockets[0].pause();
     const payload = Buffer.alloc(1024 * 1024);
-    void c.requestRaw(18, 0, 1, (_w, frame) => frame.attach(payload), 0, () => 0, { expectResponse: false });
+    void c.requestRaw(FakeApi, 0, (_w, frame) => frame.attach(payload), () => 0, { expectResponse: false });
     expect(c.needsDrain).toBe(true);
     const wait = c.waitForDrain();
     await c.close();

@@ -1,11 +1,18 @@
 import * as net from 'node:net';
-import { KafkaError, ProtocolEncodeError } from '../errors';
+import * as tls from 'node:tls';
+import type { KafkaError } from '../errors';
 import type { KafkaApi } from '../protocol/messages/kafka-api';
-import { writeRequestHeader } from '../protocol/messages/headers';
 import { Reader } from '../protocol/primitives/reader';
-import { Writer } from '../protocol/primitives/writer';
 import { formatAddress } from './address';
-import { ConnectionError, ConnectionSetupTimeoutError, FrameTooLargeError, RequestTimeoutError } from './errors';
+import {
+  ConnectionError,
+  ConnectionSetupTimeoutError,
+  FrameTooLargeError,
+  NotAuthenticatedError,
+  RequestTimeoutError,
+} from './errors';
+import { FrameDecoder } from './frame-decoder';
+import { encodeRequest, writeRequest, type BodyEncoder, type EncodedRequest } from './request-encoder';
 
 export const DEFAULT_SOCKET_CONNECTION_SETUP_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -16,19 +23,38 @@ export const DEFAULT_MAX_RESPONSE_SIZE = 100 * 1024 * 1024;
  */
 export const DEFAULT_SOCKET_WRITE_HIGH_WATER_MARK = 1024 * 1024;
 
-/**
- * Attached buffers at least this large are handed to the socket as their own chunk (one more iovec in
- * a writev); smaller ones are cheaper to copy into the request Writer than to queue as a chunk.
- */
-export const ATTACH_COPY_THRESHOLD = 8 * 1024;
-
 const INT32_MAX = 0x7fffffff;
+
+/** The APIs a connection may carry while it authenticates: ApiVersions, SaslHandshake, SaslAuthenticate. */
+const API_VERSIONS_KEY = 18;
+const SASL_HANDSHAKE_KEY = 17;
+const SASL_AUTHENTICATE_KEY = 36;
+
+/** What a socket factory is asked to open. */
+export interface SocketFactoryOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly noDelay: boolean;
+  readonly keepAlive: boolean;
+  /** Bytes the socket may buffer in user space before `needsDrain` turns true. */
+  readonly writableHighWaterMark: number;
+}
+
+/**
+ * Opens the socket for a connection. It may return a tls.TLSSocket (tls.connect): the connection then
+ * counts as established once the TLS handshake is done, not at the TCP connect.
+ */
+export type SocketFactory = (options: SocketFactoryOptions) => net.Socket;
+
+/** Plain TCP. net.Socket hands its options to stream.Duplex, which honours writableHighWaterMark. */
+export const plainSocketFactory: SocketFactory = (options) => net.createConnection(options as net.TcpNetConnectOpts);
 
 export interface ConnectionOptions {
   host: string;
   port: number;
   /** Sent in every request header; null sends a null client id. */
   clientId?: string | null;
+  /** Covers the TCP connect and, for a TLS socket, its handshake. */
   socketConnectionSetupTimeoutMs?: number;
   /** Default per-request timeout; a request may override it. */
   requestTimeoutMs?: number;
@@ -38,6 +64,14 @@ export interface ConnectionOptions {
   socketWriteHighWaterMark?: number;
   /** First correlation id to use (tests exercise the wrap-around with it). */
   initialCorrelationId?: number;
+  /** Opens the socket; plain TCP (`net.createConnection`) by default. */
+  socketFactory?: SocketFactory;
+  /**
+   * True when the owner runs a handshake after connect() (ApiVersions, then SASL): the connection stays
+   * 'authenticating', carrying only those requests, until markReady(). False, for a bare transport,
+   * passes through 'authenticating' at once and is 'ready' when connect() resolves.
+   */
+  handshake?: boolean;
 }
 
 export interface RequestOptions {
@@ -53,16 +87,17 @@ export interface RequestOptions {
 export type NoResponseOptions = RequestOptions & { expectResponse: false };
 
 /**
- * Handed to a body encoder next to its Writer, so it can splice pre-built byte ranges (record batches)
- * into the request at the current position without copying them into the Writer. The request's size
- * prefix covers them; they are referenced, not copied, until the request settles, so the caller must
- * not reuse them before that.
+ * What the connection needs of an API to frame a request: its key and the header versions each API
+ * version uses. Callers hand over the API, never header versions, so they cannot get them wrong.
  */
-export interface RequestFrame {
-  attach(bytes: Buffer): void;
-}
+export type RequestApi = Pick<KafkaApi<unknown, unknown>, 'apiKey' | 'requestHeaderVersion' | 'responseHeaderVersion'>;
 
-export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'closed';
+/**
+ * idle ──connect()──▶ connecting ──TCP (and TLS) up──▶ authenticating ──markReady()──▶ ready
+ *   every state ──failure or close()──▶ closed (final)
+ * While authenticating only ApiVersions and the SASL requests may be sent.
+ */
+export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'ready' | 'closed';
 
 export type CloseListener = (reason: KafkaError) => void;
 
@@ -83,10 +118,40 @@ class Pending {
   ) {}
 }
 
+/**
+ * OpenSSL's verification failures: the broker's certificate (or our trust store) is wrong, and
+ * retrying will not fix it. Any other handshake failure (a reset, a timeout) may be transient.
+ */
+const CERTIFICATE_ERROR_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_CHAIN_TOO_LONG',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function errorCode(err: Error): string | undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 function noop(): void {}
 
 /**
- * One TCP connection to one broker: size-prefixed framing, correlation ids, several requests in flight
+ * One connection to one broker: size-prefixed framing, correlation ids, several requests in flight
  * answered in order, per-request timeouts, and backpressure signals for the sender.
  *
  * A Connection is used once: after it closes (for any reason) every request on it has settled and new
@@ -109,6 +174,8 @@ export class Connection {
 
   private readonly setupTimeoutMs: number;
   private readonly writeHighWaterMark: number;
+  private readonly socketFactory: SocketFactory;
+  private readonly handshake: boolean;
   private socket: net.Socket | null = null;
   private _state: ConnectionState = 'idle';
   private _closeReason: KafkaError | null = null;
@@ -127,24 +194,16 @@ export class Connection {
   /** Response-less requests whose bytes are not flushed yet, oldest first (write callbacks run in order). */
   private readonly unflushed: Pending[] = [];
 
-  /** Bytes of an incomplete frame, as received; only concatenated once the frame is complete. */
-  private partial: Buffer[] = [];
-  private partialBytes = 0;
-  /** Body size of the incomplete frame, or -1 while fewer than 4 bytes of it have arrived. */
-  private partialFrameSize = -1;
+  private readonly decoder: FrameDecoder;
 
   /** One timer for the earliest deadline, instead of one per request. */
   private timer: NodeJS.Timeout | null = null;
   private timerDeadline = Infinity;
 
-  /** Scratch state of the request being encoded (encoding is synchronous, so one set suffices). */
-  private encodingWriter: Writer | null = null;
-  private readonly attachOffsets: number[] = [];
-  private readonly attachBuffers: Buffer[] = [];
-  private attachedBytes = 0;
-  private readonly frame: RequestFrame = { attach: (bytes) => this.attach(bytes) };
-
-  private readonly onData = (chunk: Buffer): void => this.receive(chunk);
+  private readonly onData = (chunk: Buffer): void => {
+    this.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
+  };
   private readonly onFlushed = (err?: Error | null): void => this.flushed(err);
   private readonly onTimer = (): void => this.checkTimeouts();
 
@@ -158,14 +217,22 @@ export class Connection {
     this.maxResponseSize = options.maxResponseSize ?? DEFAULT_MAX_RESPONSE_SIZE;
     this.writeHighWaterMark = options.socketWriteHighWaterMark ?? DEFAULT_SOCKET_WRITE_HIGH_WATER_MARK;
     this.nextCorrelationId = options.initialCorrelationId ?? 0;
+    this.socketFactory = options.socketFactory ?? plainSocketFactory;
+    this.handshake = options.handshake ?? false;
+    this.decoder = new FrameDecoder(
+      this.maxResponseSize,
+      (buf, start, end) => this.handleFrame(buf, start, end),
+      (size) => this.fail(new FrameTooLargeError(this.address, size, this.maxResponseSize)),
+    );
   }
 
   get state(): ConnectionState {
     return this._state;
   }
 
+  /** True once the connection is ready for any request (its handshake, if any, is done). */
   get isConnected(): boolean {
-    return this._state === 'connected';
+    return this._state === 'ready';
   }
 
   /** Why the connection closed (null while it is open or before it opened). */
@@ -215,7 +282,10 @@ export class Connection {
     };
   }
 
-  /** Opens the TCP connection. Calling it again returns the same attempt. */
+  /**
+   * Opens the socket (TCP, and TLS when the factory returns a TLS socket). Resolves in 'authenticating'
+   * when the owner runs a handshake, else in 'ready'. Calling it again returns the same attempt.
+   */
   connect(): Promise<void> {
     if (this.connectPromise !== null) return this.connectPromise;
     if (this._state === 'closed') {
@@ -225,47 +295,56 @@ export class Connection {
     }
     this._state = 'connecting';
     this.connectPromise = new Promise<void>((resolve, reject) => {
-      // net.Socket hands its options to stream.Duplex, which honours writableHighWaterMark; @types/node
-      // does not list it, hence the intersection type.
-      const socketOptions: net.TcpNetConnectOpts & { writableHighWaterMark: number } = {
-        host: this.host,
-        port: this.port,
-        noDelay: true,
-        // Java sets SO_KEEPALIVE on broker sockets; it lets the OS notice a peer that vanished.
-        keepAlive: true,
-        writableHighWaterMark: this.writeHighWaterMark,
-      };
-      const socket = net.createConnection(socketOptions);
-      this.socket = socket;
-      socket.setNoDelay(true);
-
       const setupTimer = setTimeout(() => {
         this.fail(new ConnectionSetupTimeoutError(this.address, this.setupTimeoutMs));
       }, this.setupTimeoutMs);
-
       const settleConnect = (reason: KafkaError | null): void => {
         clearTimeout(setupTimer);
-        socket.off('connect', onConnect);
         this.connectSettler = null;
         if (reason === null) resolve();
         else reject(reason);
       };
-      const onConnect = (): void => {
-        if (this._state !== 'connecting') return;
-        this._state = 'connected';
-        settleConnect(null);
-      };
-      // fail() ends up here when the connection dies before 'connect'.
+      // fail() ends up here when the connection dies before it is established.
       this.connectSettler = settleConnect;
 
-      socket.once('connect', onConnect);
+      let socket: net.Socket;
+      try {
+        socket = this.socketFactory({
+          host: this.host,
+          port: this.port,
+          noDelay: true,
+          // Java sets SO_KEEPALIVE on broker sockets; it lets the OS notice a peer that vanished.
+          keepAlive: true,
+          writableHighWaterMark: this.writeHighWaterMark,
+        });
+      } catch (err) {
+        this.fail(new ConnectionError(this.address, 'CONNECT_FAILED', `failed to connect: ${(err as Error).message}`, err));
+        return;
+      }
+      this.socket = socket;
+      socket.setNoDelay(true);
+      const isTls = socket instanceof tls.TLSSocket;
+      let tcpConnected = false;
+
+      const established = (): void => {
+        if (this._state !== 'connecting') return;
+        this._state = this.handshake ? 'authenticating' : 'ready';
+        settleConnect(null);
+      };
+      socket.once('connect', () => {
+        tcpConnected = true;
+        if (!isTls) established();
+      });
+      if (isTls) socket.once('secureConnect', established);
       socket.on('data', this.onData);
       socket.on('error', (err) => {
-        this.fail(
-          this._state === 'connecting'
-            ? new ConnectionError(this.address, 'CONNECT_FAILED', `failed to connect: ${err.message}`, err)
-            : new ConnectionError(this.address, 'NETWORK_EXCEPTION', `socket error: ${err.message}`, err),
-        );
+        if (this._state !== 'connecting') {
+          this.fail(new ConnectionError(this.address, 'NETWORK_EXCEPTION', `socket error: ${err.message}`, err));
+        } else if (isTls && (tcpConnected || CERTIFICATE_ERROR_CODES.has(errorCode(err) ?? '') || /^ERR_SSL_/.test(errorCode(err) ?? ''))) {
+          this.fail(this.tlsHandshakeFailed(err));
+        } else {
+          this.fail(new ConnectionError(this.address, 'CONNECT_FAILED', `failed to connect: ${err.message}`, err));
+        }
       });
       // allowHalfOpen is false, so 'end' means the broker is done with us; fail the pending requests
       // now rather than waiting for 'close'.
@@ -282,8 +361,18 @@ export class Connection {
   }
 
   /**
+   * Ends the handshake: 'authenticating' becomes 'ready' and every API may be sent. Throws the close
+   * reason if the connection closed meanwhile (the handshake's last answer can race a disconnect).
+   */
+  markReady(): void {
+    if (this._state === 'authenticating') this._state = 'ready';
+    else if (this._state !== 'ready') throw this._closeReason ?? this.notConnected();
+  }
+
+  /**
    * Closes the connection at once: every pending request rejects with a CONNECTION_CLOSED
-   * ConnectionError. Resolves when the socket is fully closed. Idempotent.
+   * ConnectionError; a connect() under way rejects the same way and its socket is destroyed. Resolves
+   * when the socket is fully closed. Idempotent.
    */
   close(): Promise<void> {
     if (this.closedPromise === null) {
@@ -307,11 +396,9 @@ export class Connection {
   request<Req, Res>(api: KafkaApi<Req, Res>, version: number, body: Req, options?: RequestOptions): Promise<Res>;
   request<Req, Res>(api: KafkaApi<Req, Res>, version: number, body: Req, options?: RequestOptions): Promise<Res | undefined> {
     return this.requestRaw(
-      api.apiKey,
+      api,
       version,
-      api.requestHeaderVersion(version),
       (w) => api.encodeRequest(w, body, version),
-      api.responseHeaderVersion(version),
       (r) => api.decodeResponse(r, version),
       options,
     );
@@ -320,42 +407,22 @@ export class Connection {
   /**
    * The primitive under `request`, for callers that encode bodies themselves (Produce, whose record
    * batches are written straight into the request, or spliced in with `frame.attach` when large).
+   * Header versions come from `api`.
    *
-   * The returned promise rejects with a ConnectionError when the connection fails or closes, with a
+   * The returned promise rejects with a ConnectionError when the connection fails or closes (or is not
+   * ready for this API: NOT_CONNECTED, NOT_AUTHENTICATED, with nothing written), with a
    * RequestTimeoutError when this request times out, with a ProtocolEncodeError (or whatever
    * encodeBody throws) when the body cannot be encoded; in that last case nothing is sent and the
    * connection stays open.
    */
-  requestRaw<T>(
-    apiKey: number,
-    apiVersion: number,
-    requestHeaderVersion: 1 | 2,
-    encodeBody: (w: Writer, frame: RequestFrame) => void,
-    responseHeaderVersion: 0 | 1,
-    decodeBody: (r: Reader) => T,
-    options: NoResponseOptions,
-  ): Promise<undefined>;
-  requestRaw<T>(
-    apiKey: number,
-    apiVersion: number,
-    requestHeaderVersion: 1 | 2,
-    encodeBody: (w: Writer, frame: RequestFrame) => void,
-    responseHeaderVersion: 0 | 1,
-    decodeBody: (r: Reader) => T,
-    options?: RequestOptions,
-  ): Promise<T>;
-  requestRaw<T>(
-    apiKey: number,
-    apiVersion: number,
-    requestHeaderVersion: 1 | 2,
-    encodeBody: (w: Writer, frame: RequestFrame) => void,
-    responseHeaderVersion: 0 | 1,
-    decodeBody: (r: Reader) => T,
-    options?: RequestOptions,
-  ): Promise<T | undefined> {
+  requestRaw<T>(api: RequestApi, apiVersion: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options: NoResponseOptions): Promise<undefined>;
+  requestRaw<T>(api: RequestApi, apiVersion: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options?: RequestOptions): Promise<T>;
+  requestRaw<T>(api: RequestApi, apiVersion: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options?: RequestOptions): Promise<T | undefined> {
     const socket = this.socket;
-    if (this._state !== 'connected' || socket === null) {
-      const p = Promise.reject(this._closeReason ?? this.notConnected());
+    const apiKey = api.apiKey;
+    const refusal = this._state === 'ready' ? null : this.refusal(apiKey);
+    if (refusal !== null || socket === null) {
+      const p = Promise.reject(refusal ?? this.notConnected());
       p.catch(noop);
       return p;
     }
@@ -363,28 +430,20 @@ export class Connection {
     const expectResponse = options?.expectResponse ?? true;
     const timeoutMs = options?.timeoutMs ?? this.requestTimeoutMs;
     const correlationId = this.nextCorrelationId;
-    // Java skips the top of the int32 range (reserved for SASL); wrapping to 0 keeps ids non-negative.
-    this.nextCorrelationId = correlationId >= INT32_MAX - 8 ? 0 : correlationId + 1;
 
-    const w = new Writer(512);
-    let request: Buffer;
+    let request: EncodedRequest;
     try {
-      w.int32(0);
-      writeRequestHeader(w, requestHeaderVersion, apiKey, apiVersion, correlationId, this.clientId);
-      this.encodingWriter = w;
-      encodeBody(w, this.frame);
-      const size = w.offset - 4 + this.attachedBytes;
-      if (size > INT32_MAX) throw new ProtocolEncodeError(`request of ${size} bytes exceeds the int32 size prefix`);
-      w.patchInt32(0, size);
-      request = w.toBuffer();
+      request = encodeRequest(
+        { headerVersion: api.requestHeaderVersion(apiVersion), apiKey, apiVersion, correlationId, clientId: this.clientId },
+        encodeBody,
+      );
     } catch (err) {
-      this.resetAttachments();
       const p = Promise.reject(err);
       p.catch(noop);
       return p;
-    } finally {
-      this.encodingWriter = null;
     }
+    // Java skips the top of the int32 range (reserved for SASL); wrapping to 0 keeps ids non-negative.
+    this.nextCorrelationId = correlationId >= INT32_MAX - 8 ? 0 : correlationId + 1;
 
     let pending!: Pending;
     const promise = new Promise<unknown>((resolve, reject) => {
@@ -392,7 +451,7 @@ export class Connection {
         correlationId,
         apiKey,
         apiVersion,
-        responseHeaderVersion,
+        api.responseHeaderVersion(apiVersion),
         expectResponse ? (decodeBody as Decode) : null,
         timeoutMs,
         performance.now() + timeoutMs,
@@ -408,51 +467,10 @@ export class Connection {
     else this.unflushed.push(pending);
     this.armTimer(pending.deadline);
 
-    const flushCallback = expectResponse ? undefined : this.onFlushed;
-    this.bytesSent += request.length + this.attachedBytes;
+    this.bytesSent += request.totalBytes;
     this.requestsSent++;
-    if (this.attachBuffers.length === 0) {
-      socket.write(request, flushCallback);
-    } else {
-      this.writeSegments(socket, request, flushCallback);
-    }
+    writeRequest(socket, request, expectResponse ? undefined : this.onFlushed);
     return promise as Promise<T | undefined>;
-  }
-
-  private attach(bytes: Buffer): void {
-    const w = this.encodingWriter;
-    if (w === null) throw new ProtocolEncodeError('RequestFrame.attach called outside of encodeBody');
-    if (bytes.length < ATTACH_COPY_THRESHOLD) {
-      w.raw(bytes);
-      return;
-    }
-    this.attachOffsets.push(w.offset);
-    this.attachBuffers.push(bytes);
-    this.attachedBytes += bytes.length;
-  }
-
-  private resetAttachments(): void {
-    this.attachOffsets.length = 0;
-    this.attachBuffers.length = 0;
-    this.attachedBytes = 0;
-  }
-
-  /** Writes the request as Writer slices interleaved with attached buffers; uncork flushes them as one writev. */
-  private writeSegments(socket: net.Socket, request: Buffer, flushCallback: ((err?: Error | null) => void) | undefined): void {
-    const offsets = this.attachOffsets;
-    const buffers = this.attachBuffers;
-    socket.cork();
-    let start = 0;
-    for (let i = 0; i < buffers.length; i++) {
-      const at = offsets[i];
-      if (at > start) socket.write(request.subarray(start, at));
-      start = at;
-      const last = i === buffers.length - 1 && start === request.length;
-      socket.write(buffers[i], last ? flushCallback : undefined);
-    }
-    if (start < request.length) socket.write(request.subarray(start), flushCallback);
-    socket.uncork();
-    this.resetAttachments();
   }
 
   private flushed(err?: Error | null): void {
@@ -469,93 +487,20 @@ export class Connection {
 
   // ---- receiving ------------------------------------------------------------------------------
 
-  private receive(chunk: Buffer): void {
-    this.bytesReceived += chunk.length;
-    if (this.partialBytes === 0) {
-      this.parseChunk(chunk);
-      return;
-    }
-    this.partial.push(chunk);
-    this.partialBytes += chunk.length;
-    if (this.partialFrameSize < 0) {
-      if (this.partialBytes < 4) return;
-      const size = this.readPartialSize();
-      if (!this.checkFrameSize(size)) return;
-      this.partialFrameSize = size;
-    }
-    const total = 4 + this.partialFrameSize;
-    if (this.partialBytes < total) return;
-
-    // The frame is complete: copy its body out of the chunks once, and keep what follows it.
-    const frame = Buffer.allocUnsafe(this.partialFrameSize);
-    let pos = 0;
-    let rest: Buffer | null = null;
-    for (const c of this.partial) {
-      const from = Math.max(4 - pos, 0);
-      const to = Math.min(total - pos, c.length);
-      if (to > from) c.copy(frame, pos + from - 4, from, to);
-      if (pos + c.length > total) rest = c.subarray(total - pos);
-      pos += c.length;
-    }
-    this.partial = [];
-    this.partialBytes = 0;
-    this.partialFrameSize = -1;
-    this.handleFrame(frame, 0, frame.length);
-    if (rest !== null && this._state !== 'closed') this.parseChunk(rest);
-  }
-
-  /** Handles every complete frame in `chunk` in place (slices, no copies) and keeps any tail. */
-  private parseChunk(chunk: Buffer): void {
-    let offset = 0;
-    const length = chunk.length;
-    while (length - offset >= 4) {
-      const size = chunk.readInt32BE(offset);
-      if (!this.checkFrameSize(size)) return;
-      if (length - offset - 4 < size) {
-        this.partialFrameSize = size;
-        break;
-      }
-      this.handleFrame(chunk, offset + 4, offset + 4 + size);
-      if (this._state === 'closed') return;
-      offset += 4 + size;
-    }
-    if (offset < length) {
-      this.partial.push(offset === 0 ? chunk : chunk.subarray(offset));
-      this.partialBytes = length - offset;
-    }
-  }
-
-  private readPartialSize(): number {
-    const first = this.partial[0];
-    if (first.length >= 4) return first.readInt32BE(0);
-    const head = Buffer.allocUnsafe(4);
-    let n = 0;
-    for (const c of this.partial) {
-      n += c.copy(head, n, 0, Math.min(c.length, 4 - n));
-      if (n === 4) break;
-    }
-    return head.readInt32BE(0);
-  }
-
-  private checkFrameSize(size: number): boolean {
-    if (size >= 0 && size <= this.maxResponseSize) return true;
-    this.fail(new FrameTooLargeError(this.address, size, this.maxResponseSize));
-    return false;
-  }
-
-  private handleFrame(buf: Buffer, start: number, end: number): void {
+  /** Settles the oldest request with the frame `buf[start, end)`; false once the connection closed. */
+  private handleFrame(buf: Buffer, start: number, end: number): boolean {
     this.responsesReceived++;
     const pending = this.inFlight[0];
     if (end - start < 4) {
       this.fail(new ConnectionError(this.address, 'RESPONSE_DECODE', `response frame of ${end - start} bytes has no correlation id`));
-      return;
+      return false;
     }
     const correlationId = buf.readInt32BE(start);
     if (pending === undefined) {
       this.fail(
         new ConnectionError(this.address, 'UNEXPECTED_RESPONSE', `received a response (correlation id ${correlationId}) with no request in flight`),
       );
-      return;
+      return false;
     }
     if (correlationId !== pending.correlationId) {
       // Java's CorrelationIdMismatchException: the stream is out of step, nothing after it can be trusted.
@@ -566,7 +511,7 @@ export class Connection {
           `response correlation id ${correlationId} does not match the oldest request in flight (${pending.correlationId}, api key ${pending.apiKey})`,
         ),
       );
-      return;
+      return false;
     }
     this.inFlight.shift();
     let value: unknown;
@@ -585,10 +530,12 @@ export class Connection {
       );
       pending.reject(reason);
       this.fail(reason);
-      return;
+      return false;
     }
     pending.resolve(value);
     if (this.inFlightCount === 0) this.clearTimer();
+    // A resolve handler runs later (microtask), so nothing can have closed us in between; still, say so.
+    return this._state !== 'closed';
   }
 
   // ---- timeouts -------------------------------------------------------------------------------
@@ -672,9 +619,7 @@ export class Connection {
     const unflushed = this.unflushed.splice(0);
     for (const p of inFlight) p.reject(reason);
     for (const p of unflushed) p.reject(reason);
-    this.partial = [];
-    this.partialBytes = 0;
-    this.partialFrameSize = -1;
+    this.decoder.stop();
 
     const socket = this.socket;
     if (socket !== null) {
@@ -709,6 +654,32 @@ export class Connection {
       this.address,
       'NOT_CONNECTED',
       this._state === 'idle' ? 'connection not opened' : 'connection not established yet',
+    );
+  }
+
+  /** Why a request for `apiKey` cannot go out in the current (not ready) state; null when it can. */
+  private refusal(apiKey: number): KafkaError | null {
+    switch (this._state) {
+      case 'closed':
+        return this._closeReason ?? this.notConnected();
+      case 'authenticating':
+        return apiKey === API_VERSIONS_KEY || apiKey === SASL_HANDSHAKE_KEY || apiKey === SASL_AUTHENTICATE_KEY
+          ? null
+          : new NotAuthenticatedError(this.address, apiKey);
+      default:
+        return this.notConnected();
+    }
+  }
+
+  private tlsHandshakeFailed(err: Error): ConnectionError {
+    const code = errorCode(err);
+    const certificate = code !== undefined && CERTIFICATE_ERROR_CODES.has(code);
+    return new ConnectionError(
+      this.address,
+      'TLS_HANDSHAKE_FAILED',
+      certificate ? `TLS handshake failed: the broker's certificate did not verify (${code}: ${err.message})` : `TLS handshake failed: ${err.message}`,
+      err,
+      !certificate,
     );
   }
 }

@@ -23,21 +23,63 @@ export type ConnectionErrorCode =
   /** A response arrived when no request was waiting for one. */
   | 'UNEXPECTED_RESPONSE'
   /** A response frame could not be decoded. */
-  | 'RESPONSE_DECODE';
+  | 'RESPONSE_DECODE'
+  /** The TLS handshake failed (not retriable when the broker's certificate did not verify). Nothing was sent. */
+  | 'TLS_HANDSHAKE_FAILED'
+  /**
+   * The broker closed the connection, or answered with bytes that are no Kafka response, before
+   * ApiVersions answered: most often a TLS or SASL listener spoken to in plaintext.
+   */
+  | 'HANDSHAKE_CLOSED'
+  /** A request other than ApiVersions/SASL was issued before the connection finished authenticating. Nothing was sent. */
+  | 'NOT_AUTHENTICATED'
+  /** The broker rejected this client's credentials (see AuthenticationError). */
+  | 'AUTHENTICATION_FAILED';
 
 /**
- * The connection to a broker failed or closed. Retriable: the request can be sent again on a new
+ * The connection to a broker failed or closed. Retriable unless the code says otherwise (an
+ * authentication failure, a certificate that does not verify): the request can be sent again on a new
  * connection; whether the broker processed it before the connection went away is unknown unless the
- * code says nothing was sent (CONNECT_FAILED, CONNECTION_SETUP_TIMEOUT, NOT_CONNECTED).
+ * code says nothing was sent (CONNECT_FAILED, CONNECTION_SETUP_TIMEOUT, NOT_CONNECTED, ...).
  */
 export class ConnectionError extends KafkaError {
   /** `host:port` of the broker, as given to the connection. */
   readonly broker: string;
   declare readonly code: ConnectionErrorCode;
 
-  constructor(broker: string, code: ConnectionErrorCode, message: string, cause?: unknown) {
-    super(`${message} (broker ${broker})`, { code, retriable: true, cause });
+  constructor(broker: string, code: ConnectionErrorCode, message: string, cause?: unknown, retriable = true) {
+    super(`${message} (broker ${broker})`, { code, retriable, cause });
     this.broker = broker;
+  }
+}
+
+/**
+ * The broker refused this client's credentials, or the authentication exchange failed. Not retriable:
+ * the same credentials will be refused again, so the pool waits its longest backoff before another
+ * attempt and reports the error (ClusterConnections.nodeError) instead of retrying quietly.
+ */
+export class AuthenticationError extends ConnectionError {
+  declare readonly code: 'AUTHENTICATION_FAILED';
+
+  constructor(broker: string, message: string, cause?: unknown) {
+    super(broker, 'AUTHENTICATION_FAILED', message, cause, false);
+  }
+}
+
+/**
+ * A request was issued while the connection is still authenticating, when only ApiVersions,
+ * SaslHandshake and SaslAuthenticate may go out. Rejected before anything is written.
+ */
+export class NotAuthenticatedError extends ConnectionError {
+  readonly apiKey: number;
+
+  constructor(broker: string, apiKey: number) {
+    super(
+      broker,
+      'NOT_AUTHENTICATED',
+      `api key ${apiKey} cannot be sent before the connection is authenticated (only ApiVersions, SaslHandshake and SaslAuthenticate can)`,
+    );
+    this.apiKey = apiKey;
   }
 }
 

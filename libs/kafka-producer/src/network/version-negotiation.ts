@@ -72,6 +72,9 @@ export class ApiVersionTable {
   }
 }
 
+/** Negotiation needs only to send ApiVersions, which a connection still authenticating allows. */
+export type NegotiatingConnection = Pick<Connection, 'address' | 'requestRaw'>;
+
 export interface NegotiationOptions {
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
@@ -84,7 +87,7 @@ export interface NegotiationOptions {
  * that does not know that version answers UNSUPPORTED_VERSION in the v0 layout, listing its own
  * ApiVersions range; we then retry once at its max (v0 if it lists none), as the Java client does.
  */
-export async function negotiateApiVersions(connection: Connection, options: NegotiationOptions = {}): Promise<ApiVersionTable> {
+export async function negotiateApiVersions(connection: NegotiatingConnection, options: NegotiationOptions = {}): Promise<ApiVersionTable> {
   const clientSoftwareName = options.clientSoftwareName ?? CLIENT_SOFTWARE_NAME;
   const clientSoftwareVersion = options.clientSoftwareVersion ?? CLIENT_SOFTWARE_VERSION;
   for (const [field, value] of [
@@ -118,18 +121,16 @@ export async function negotiateApiVersions(connection: Connection, options: Nego
 }
 
 function requestApiVersions(
-  connection: Connection,
+  connection: NegotiatingConnection,
   version: number,
   clientSoftwareName: string,
   clientSoftwareVersion: string,
   timeoutMs: number | undefined,
 ): Promise<ApiVersionsResponse> {
   return connection.requestRaw(
-    ApiVersionsApi.apiKey,
+    ApiVersionsApi,
     version,
-    ApiVersionsApi.requestHeaderVersion(version),
     (w) => ApiVersionsApi.encodeRequest(w, { clientSoftwareName, clientSoftwareVersion }, version),
-    ApiVersionsApi.responseHeaderVersion(version),
     (r) => decodeApiVersionsResponse(r, version),
     timeoutMs === undefined ? undefined : { timeoutMs },
   );

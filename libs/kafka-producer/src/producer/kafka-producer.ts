@@ -1,6 +1,6 @@
 import type { RecordHeader } from '../protocol/records/record-batch';
 import { RECORD_BATCH_OVERHEAD, estimateRecordSizeUpperBound } from '../protocol/records/record-batch';
-import { NetworkClusterConnections } from './network-cluster-connections';
+import { NetworkClusterConnections } from '../network/cluster-connections';
 import type { ClusterConnections } from './cluster-connections';
 import type { ProducerInternals } from './internals';
 import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors';

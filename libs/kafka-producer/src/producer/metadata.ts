@@ -185,7 +185,7 @@ export class Metadata implements LeaderView {
     try {
       const node = await this.connections.any();
       const version = node.versionFor(MetadataApi);
-      const response = await node.connection.request(
+      const response = await node.request(
         MetadataApi,
         version,
         {

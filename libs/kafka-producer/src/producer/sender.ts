@@ -88,12 +88,12 @@ export class Sender {
       }
       const node = this.connections.ready(address);
       const canDrain =
-        node !== null && (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlightRequestsPerConnection && !node.connection.needsDrain;
+        node !== null && (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlightRequestsPerConnection && !node.needsDrain;
       // adaptive partitioning avoids brokers that have data but cannot take it
       this.partitioner?.updateNodeLatencyStats(nodeId, now, canDrain);
       if (node === null) continue; // connecting or backing off; the pool wakes us when it changes
       if (!canDrain) {
-        if (node.connection.needsDrain) node.connection.waitForDrain().then(() => this.wakeup(), () => this.wakeup());
+        if (node.needsDrain) node.waitForDrain().then(() => this.wakeup(), () => this.wakeup());
         continue;
       }
       sendable.set(nodeId, node);
@@ -148,13 +148,11 @@ export class Sender {
     const sentAt = now;
     const expectResponse = this.config.acks !== 0;
     // batches are attached, not copied: the request goes out as one writev of header + batch buffers
-    node.connection
+    node
       .requestRaw(
-        ProduceApi.apiKey,
+        ProduceApi,
         version,
-        ProduceApi.requestHeaderVersion(version),
         (w, frame) => writeProduceRequest(w, frame.attach, version, null, this.config.acks, this.config.requestTimeoutMs, topics),
-        ProduceApi.responseHeaderVersion(version),
         (r) => ProduceApi.decodeResponse(r, version),
         { expectResponse, timeoutMs: this.config.requestTimeoutMs },
       )

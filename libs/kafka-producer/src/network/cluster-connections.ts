@@ -1,0 +1,216 @@
+import { KafkaError } from '../errors';
+import type { KafkaApi } from '../protocol/messages/kafka-api';
+import type { Reader } from '../protocol/primitives/reader';
+import { formatAddress, type BrokerAddress } from './address';
+import { connectBootstrap } from './bootstrap';
+import type { Authenticate, BrokerConnection, BrokerConnectionOptions } from './broker-connection';
+import type { NoResponseOptions, RequestApi, RequestOptions, SocketFactory } from './connection';
+import { ConnectionPool, type ConnectionPoolOptions } from './connection-pool';
+import { AuthenticationError, BootstrapError } from './errors';
+import type { BodyEncoder } from './request-encoder';
+import type { ApiDescriptor } from './version-negotiation';
+
+export type { BrokerAddress } from './address';
+
+/**
+ * A broker connection that finished its setup (connected, versions negotiated, authenticated). The
+ * socket stays inside: callers name the API and version, and the connection picks the header
+ * versions and frames the request.
+ */
+export interface NodeConnection {
+  /** The broker's node id; -1 for a bootstrap connection. */
+  readonly nodeId: number;
+  /** `host:port`, as in error messages. */
+  readonly address: string;
+  readonly isConnected: boolean;
+  /** True while the socket is behind: stop writing until `waitForDrain()` resolves. */
+  readonly needsDrain: boolean;
+  /** Resolves once the socket drained, or the connection closed; never rejects. */
+  waitForDrain(): Promise<void>;
+  /** Highest version both sides support (at most `cap`); throws an UnsupportedVersionError if there is none. */
+  versionFor(api: ApiDescriptor, cap?: number): number;
+  /** Sends at the negotiated version. */
+  send<Req, Res>(api: KafkaApi<Req, Res>, body: Req, options: NoResponseOptions): Promise<undefined>;
+  send<Req, Res>(api: KafkaApi<Req, Res>, body: Req, options?: RequestOptions): Promise<Res>;
+  request<Req, Res>(api: KafkaApi<Req, Res>, version: number, body: Req, options: NoResponseOptions): Promise<undefined>;
+  request<Req, Res>(api: KafkaApi<Req, Res>, version: number, body: Req, options?: RequestOptions): Promise<Res>;
+  /**
+   * For bodies the caller encodes itself (Produce splices record batches in with `frame.attach`).
+   * Header versions come from `api.requestHeaderVersion(version)` / `api.responseHeaderVersion(version)`.
+   */
+  requestRaw<T>(api: RequestApi, version: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options: NoResponseOptions): Promise<undefined>;
+  requestRaw<T>(api: RequestApi, version: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options?: RequestOptions): Promise<T>;
+}
+
+/**
+ * How the producer reaches brokers: a connection per node for produce traffic, plus any live
+ * connection (or the bootstrap list) for metadata.
+ */
+export interface ClusterConnections {
+  /** A connected node, or null while it is connecting or backing off (`onChange` fires when that changes). */
+  ready(node: BrokerAddress): NodeConnection | null;
+  /** Any usable connection: a connected node, or a new one through the bootstrap list. */
+  any(): Promise<NodeConnection>;
+  /** The brokers metadata lists; connections to nodes no longer listed are closed. */
+  updateNodes(nodes: readonly BrokerAddress[]): void;
+  /**
+   * Milliseconds before `ready(node)` can make progress: 0 when connected or free to try, the backoff
+   * left after a failure, Infinity while an attempt is under way (a change event follows) or for a
+   * node never seen.
+   */
+  connectionDelay(nodeId: number): number;
+  /** Node ids with an open, ready connection, for health snapshots. */
+  connectedNodeIds(): number[];
+  /**
+   * The node's last connection failure if retrying cannot fix it (not retriable: authentication
+   * refused, no common ApiVersions version, ...), else null. Such a node is retried no sooner than
+   * reconnectBackoffMaxMs after the failure.
+   */
+  nodeError(nodeId: number): KafkaError | null;
+  close(): Promise<void>;
+}
+
+/** What the network layer needs of the producer's configuration. */
+export interface ClusterConnectionsConfig {
+  readonly clientId: string | null;
+  readonly bootstrapServers: string | readonly string[];
+  readonly socketConnectionSetupTimeoutMs: number;
+  readonly socketConnectionSetupTimeoutMaxMs: number;
+  readonly requestTimeoutMs: number;
+  readonly reconnectBackoffMs: number;
+  readonly reconnectBackoffMaxMs: number;
+  /** Opens sockets (TLS plugs in here); plain TCP by default. */
+  readonly socketFactory?: SocketFactory;
+  /** Authenticates each connection after ApiVersions (SASL plugs in here); none by default. */
+  readonly authenticate?: Authenticate;
+}
+
+function connectionsClosed(): KafkaError {
+  return new KafkaError('the cluster connections were closed', { code: 'CONNECTIONS_CLOSED', retriable: false });
+}
+
+/**
+ * The refusal inside a failed bootstrap, if there is one: an AuthenticationError from any address,
+ * or the BootstrapError itself when none of its attempts was retriable.
+ */
+function fatalBootstrapError(err: unknown): KafkaError | null {
+  if (!(err instanceof BootstrapError)) return err instanceof KafkaError && !err.retriable ? err : null;
+  for (const attempt of err.attempts) if (attempt.error instanceof AuthenticationError) return attempt.error;
+  return err.retriable ? null : err;
+}
+
+/**
+ * The brokers over the network layer: the pool keeps one produce connection per node (reconnecting
+ * with backoff), and until some node is connected, metadata goes through a bootstrap connection to
+ * the first reachable broker, known nodes first, then the configured servers.
+ */
+export class NetworkClusterConnections implements ClusterConnections {
+  private readonly pool: ConnectionPool;
+  private bootstrap: BrokerConnection | null = null;
+  private bootstrapping: Promise<BrokerConnection> | null = null;
+  /** Aborts the bootstrap attempt under way when the connections close. */
+  private readonly closing = new AbortController();
+  /** A bootstrap failure retrying cannot fix; any() repeats it until reconnectBackoffMaxMs passed. */
+  private fatal: { readonly error: KafkaError; readonly at: number } | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly config: ClusterConnectionsConfig,
+    onChange: () => void,
+  ) {
+    const poolOptions: ConnectionPoolOptions = {
+      ...this.connectionOptions(),
+      socketConnectionSetupTimeoutMaxMs: config.socketConnectionSetupTimeoutMaxMs,
+      reconnectBackoffMs: config.reconnectBackoffMs,
+      reconnectBackoffMaxMs: config.reconnectBackoffMaxMs,
+    };
+    this.pool = new ConnectionPool([], poolOptions);
+    this.pool.onEvent(onChange);
+  }
+
+  private connectionOptions(): Omit<BrokerConnectionOptions, 'host' | 'port'> {
+    return {
+      clientId: this.config.clientId,
+      socketConnectionSetupTimeoutMs: this.config.socketConnectionSetupTimeoutMs,
+      requestTimeoutMs: this.config.requestTimeoutMs,
+      socketFactory: this.config.socketFactory,
+      authenticate: this.config.authenticate,
+    };
+  }
+
+  updateNodes(nodes: readonly BrokerAddress[]): void {
+    this.pool.updateNodes(nodes);
+  }
+
+  ready(address: BrokerAddress): NodeConnection | null {
+    // A leader hint in a Produce response can name a node (or a new address) before metadata does.
+    const known = this.pool.node(address.nodeId);
+    if (known === undefined || known.host !== address.host || known.port !== address.port) {
+      this.pool.updateNodes([...this.pool.nodes().filter((n) => n.nodeId !== address.nodeId), address]);
+    }
+    return this.pool.ready(address.nodeId);
+  }
+
+  async any(): Promise<NodeConnection> {
+    if (this.closed) throw connectionsClosed();
+    for (const node of this.pool.nodes()) {
+      const c = this.pool.ready(node.nodeId);
+      if (c !== null && c.isConnected) return c;
+    }
+    if (this.bootstrap !== null && this.bootstrap.isConnected) return this.bootstrap;
+    const fatal = this.fatal;
+    if (fatal !== null && performance.now() - fatal.at < Math.max(this.config.reconnectBackoffMs, this.config.reconnectBackoffMaxMs)) {
+      throw fatal.error;
+    }
+    if (this.bootstrapping === null) {
+      // brokers we already know first (the configured servers may be gone), then the configured list
+      const servers = [
+        ...this.pool.nodes().map((n) => formatAddress(n.host, n.port)),
+        ...(typeof this.config.bootstrapServers === 'string' ? [this.config.bootstrapServers] : this.config.bootstrapServers),
+      ];
+      this.bootstrapping = connectBootstrap(servers, { ...this.connectionOptions(), signal: this.closing.signal })
+        .then(
+          async (c) => {
+            if (this.closed) {
+              await c.close();
+              throw connectionsClosed();
+            }
+            this.fatal = null;
+            void this.bootstrap?.close();
+            this.bootstrap = c;
+            return c;
+          },
+          (err: unknown) => {
+            if (this.closed) throw connectionsClosed();
+            const refusal = fatalBootstrapError(err);
+            if (refusal === null) throw err;
+            this.fatal = { error: refusal, at: performance.now() };
+            throw refusal;
+          },
+        )
+        .finally(() => (this.bootstrapping = null));
+    }
+    return this.bootstrapping;
+  }
+
+  connectionDelay(nodeId: number): number {
+    return this.pool.connectionDelay(nodeId);
+  }
+
+  connectedNodeIds(): number[] {
+    return this.pool.connectedNodeIds();
+  }
+
+  nodeError(nodeId: number): KafkaError | null {
+    return this.pool.nodeError(nodeId);
+  }
+
+  /** Closes every connection and aborts the attempts under way, bootstrap included, destroying their sockets. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort();
+    await Promise.allSettled([this.pool.close(), this.bootstrap?.close(), this.bootstrapping]);
+    this.bootstrap = null;
+  }
+}

@@ -1,13 +1,18 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
 import * as vm from 'node:vm';
 import { ProtocolEncodeError } from '../errors';
 import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/messages/headers';
 import type { KafkaApi } from '../protocol/messages/kafka-api';
 import { Reader } from '../protocol/primitives/reader';
 import { Writer } from '../protocol/primitives/writer';
-import { Connection, type ConnectionOptions } from './connection';
+import { Connection, type ConnectionOptions, type SocketFactoryOptions } from './connection';
 import { ATTACH_COPY_THRESHOLD } from './request-encoder';
-import { ConnectionError, ConnectionSetupTimeoutError, FrameTooLargeError, RequestTimeoutError } from './errors';
+import { ConnectionError, ConnectionSetupTimeoutError, FrameTooLargeError, NotAuthenticatedError, RequestTimeoutError } from './errors';
 
 // ---- a tiny API and a fake broker -------------------------------------------------------------
 
@@ -72,11 +77,14 @@ class FakeBroker {
     readonly port: number,
   ) {}
 
-  static async start(): Promise<FakeBroker> {
-    const server = net.createServer();
+  /** With `tlsOptions`, a TLS listener that speaks the same protocol inside TLS. */
+  static async start(tlsOptions?: tls.TlsOptions): Promise<FakeBroker> {
+    const server = tlsOptions === undefined ? net.createServer() : tls.createServer(tlsOptions);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const broker = new FakeBroker(server, (server.address() as net.AddressInfo).port);
-    server.on('connection', (socket) => broker.accept(socket));
+    server.on(tlsOptions === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => broker.accept(socket));
+    // a client that rejects our certificate makes the server side fail its handshake; expected here
+    server.on('tlsClientError', () => {});
     return broker;
   }
 
@@ -584,19 +592,214 @@ describe('Connection', () => {
 
   it('fails connect() with ConnectionSetupTimeoutError when the connection is not established in time', async () => {
     // A socket that never connects stands in for an unreachable host.
-    const spy = jest.spyOn(net, 'createConnection').mockImplementation(() => new net.Socket());
-    const c = new Connection({ host: '127.0.0.1', port: broker.port, socketConnectionSetupTimeoutMs: 50 });
+    const c = new Connection({ host: '127.0.0.1', port: broker.port, socketConnectionSetupTimeoutMs: 50, socketFactory: () => new net.Socket() });
     connections.push(c);
-    try {
-      const err = await rejectionOf(c.connect());
-      expect(err).toBeInstanceOf(ConnectionSetupTimeoutError);
-      expect(err).toMatchObject({ code: 'CONNECTION_SETUP_TIMEOUT', retriable: true, timeoutMs: 50 });
-    } finally {
-      spy.mockRestore();
-    }
+    const err = await rejectionOf(c.connect());
+    expect(err).toBeInstanceOf(ConnectionSetupTimeoutError);
+    expect(err).toMatchObject({ code: 'CONNECTION_SETUP_TIMEOUT', retriable: true, timeoutMs: 50 });
   });
 
   it('formats IPv6 addresses in brackets', () => {
     expect(new Connection({ host: '::1', port: 9092 }).address).toBe('[::1]:9092');
+  });
+});
+
+// ---- connection states and the handshake gate ---------------------------------------------------
+
+/** Same wire format under the keys of Metadata, SaslHandshake and SaslAuthenticate. */
+const MetadataLike: KafkaApi<AddRequest, AddResponse> = { ...FakeApi, apiKey: 3, name: 'FakeMetadata' };
+const SaslHandshakeLike: KafkaApi<AddRequest, AddResponse> = { ...FakeApi, apiKey: 17, name: 'FakeSaslHandshake' };
+const SaslAuthenticateLike: KafkaApi<AddRequest, AddResponse> = { ...FakeApi, apiKey: 36, name: 'FakeSaslAuthenticate' };
+
+describe('Connection states', () => {
+  it('goes idle, connecting, then ready for a bare transport, and closed at the end', async () => {
+    const c = new Connection({ host: '127.0.0.1', port: broker.port });
+    connections.push(c);
+    expect(c.state).toBe('idle');
+    const connecting = c.connect();
+    expect(c.state).toBe('connecting');
+    await connecting;
+    expect(c.state).toBe('ready');
+    expect(c.isConnected).toBe(true);
+    await c.close();
+    expect(c.state).toBe('closed');
+    expect(c.isConnected).toBe(false);
+  });
+
+  it('stays authenticating after connect() when its owner runs a handshake, until markReady()', async () => {
+    const c = await open({ handshake: true });
+    expect(c.state).toBe('authenticating');
+    expect(c.isConnected).toBe(false);
+    c.markReady();
+    expect(c.state).toBe('ready');
+    expect(c.isConnected).toBe(true);
+    await expect(c.request(MetadataLike, 0, { a: 1, b: 2 })).resolves.toEqual({ sum: 3, b: 2 });
+  });
+
+  it('while authenticating, rejects any API but ApiVersions and SASL at once, writing nothing', async () => {
+    const c = await open({ handshake: true });
+    const writeSpy = jest.spyOn(net.Socket.prototype, 'write');
+    let err: unknown;
+    try {
+      err = await rejectionOf(c.request(MetadataLike, 0, { a: 1, b: 1 }));
+      expect(writeSpy).not.toHaveBeenCalled();
+    } finally {
+      writeSpy.mockRestore();
+    }
+    expect(err).toBeInstanceOf(NotAuthenticatedError);
+    expect(err).toMatchObject({ code: 'NOT_AUTHENTICATED', apiKey: 3, retriable: true });
+    // the refusal costs the connection nothing: the handshake goes on
+    expect(c.state).toBe('authenticating');
+    for (const api of [FakeApi, SaslHandshakeLike, SaslAuthenticateLike]) {
+      await expect(c.request(api, 0, { a: 1, b: 1 })).resolves.toEqual({ sum: 2, b: 1 });
+    }
+    expect(broker.requests.map((r) => r.header.requestApiKey)).toEqual([18, 17, 36]);
+  });
+
+  it('markReady() on a connection that closed meanwhile throws the close reason', async () => {
+    const c = await open({ handshake: true });
+    await c.close();
+    let thrown: unknown;
+    try {
+      c.markReady();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBe(c.closeReason);
+    expect(thrown).toMatchObject({ code: 'CONNECTION_CLOSED' });
+  });
+});
+
+describe('Connection socket factory', () => {
+  it('opens its socket through the factory, passing host, port and socket settings', async () => {
+    const asked: SocketFactoryOptions[] = [];
+    const c = await open({
+      socketWriteHighWaterMark: 4096,
+      socketFactory: (o) => {
+        asked.push(o);
+        return net.createConnection({ host: o.host, port: o.port });
+      },
+    });
+    expect(asked).toEqual([{ host: '127.0.0.1', port: broker.port, noDelay: true, keepAlive: true, writableHighWaterMark: 4096 }]);
+    await expect(c.request(FakeApi, 0, { a: 4, b: 5 })).resolves.toEqual({ sum: 9, b: 5 });
+  });
+
+  it('fails connect() with CONNECT_FAILED when the factory throws', async () => {
+    const c = new Connection({
+      host: '127.0.0.1',
+      port: broker.port,
+      socketFactory: () => {
+        throw new Error('no sockets today');
+      },
+    });
+    connections.push(c);
+    await expect(c.connect()).rejects.toMatchObject({ code: 'CONNECT_FAILED', message: expect.stringContaining('no sockets today') });
+    expect(c.state).toBe('closed');
+  });
+});
+
+// ---- TLS ------------------------------------------------------------------------------------------
+
+function opensslAvailable(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A throwaway self-signed certificate for localhost / 127.0.0.1. */
+function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connection-spec-tls-'));
+  try {
+    const keyFile = path.join(dir, 'key.pem');
+    const certFile = path.join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile,
+        '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+      { stdio: 'ignore' },
+    );
+    return { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The certificate is made with openssl at test time (nothing secret is committed); without openssl
+// there is no TLS server to talk to, so these cases are skipped rather than failed.
+const describeWithOpenssl = opensslAvailable() ? describe : describe.skip;
+
+describeWithOpenssl('Connection over TLS', () => {
+  let certificate: { key: Buffer; cert: Buffer };
+  let tlsBroker: FakeBroker;
+
+  beforeAll(() => {
+    certificate = selfSignedCertificate();
+  });
+  beforeEach(async () => {
+    tlsBroker = await FakeBroker.start({ key: certificate.key, cert: certificate.cert });
+  });
+  afterEach(async () => {
+    await Promise.all(connections.map((c) => c.close()));
+    await tlsBroker.stop();
+  });
+
+  it('counts as established at secureConnect, not at the TCP connect, and speaks Kafka inside TLS', async () => {
+    const seen: string[] = [];
+    const c: Connection = new Connection({
+      host: '127.0.0.1',
+      port: tlsBroker.port,
+      handshake: true,
+      socketFactory: (o) => {
+        const socket = tls.connect({ host: o.host, port: o.port, ca: certificate.cert });
+        socket.once('connect', () => seen.push(`tcp connect while ${c.state}`));
+        socket.once('secureConnect', () => seen.push(`secureConnect while ${c.state}`));
+        return socket;
+      },
+    });
+    connections.push(c);
+    await c.connect();
+    expect(seen).toEqual(['tcp connect while connecting', 'secureConnect while connecting']);
+    expect(c.state).toBe('authenticating');
+    c.markReady();
+    await expect(c.request(FakeApi, 1, { a: 20, b: 22 })).resolves.toEqual({ sum: 42, b: 22 });
+    expect(tlsBroker.requests).toHaveLength(1);
+  });
+
+  it("fails with a non-retriable TLS_HANDSHAKE_FAILED when the broker's certificate does not verify", async () => {
+    // no `ca`: the self-signed certificate is not trusted
+    const c = new Connection({ host: '127.0.0.1', port: tlsBroker.port, socketFactory: (o) => tls.connect({ host: o.host, port: o.port }) });
+    connections.push(c);
+    const err = await rejectionOf(c.connect());
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err).toMatchObject({
+      code: 'TLS_HANDSHAKE_FAILED',
+      retriable: false,
+      message: expect.stringContaining('certificate did not verify'),
+      cause: expect.objectContaining({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+    });
+    expect(c.state).toBe('closed');
+  });
+
+  it('fails with a retriable TLS_HANDSHAKE_FAILED when the peer does not speak TLS', async () => {
+    const accepted: net.Socket[] = [];
+    const plain = net.createServer((socket) => {
+      accepted.push(socket);
+      socket.on('error', () => {});
+      socket.end('this is not TLS\n');
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (plain.address() as net.AddressInfo).port;
+      const c = new Connection({ host: '127.0.0.1', port, socketFactory: (o) => tls.connect({ host: o.host, port: o.port }) });
+      connections.push(c);
+      const err = await rejectionOf(c.connect());
+      expect(err).toMatchObject({ code: 'TLS_HANDSHAKE_FAILED', retriable: true });
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
   });
 });

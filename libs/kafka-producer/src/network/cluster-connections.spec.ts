@@ -1,0 +1,311 @@
+import * as net from 'node:net';
+import { ApiVersionsApi } from '../protocol/messages/api-versions.generated';
+import { writeResponseHeader } from '../protocol/messages/headers';
+import { Writer } from '../protocol/primitives/writer';
+import type { BrokerAddress } from './address';
+import { NetworkClusterConnections, type ClusterConnectionsConfig } from './cluster-connections';
+import { AuthenticationError, BootstrapError } from './errors';
+
+type Behaviour = 'answer' | 'close' | 'silent';
+
+/** A listener that answers ApiVersions, hangs up on the first request, or never answers. */
+class Listener {
+  accepted = 0;
+  closed = 0;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly waiters: Array<() => void> = [];
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(behaviour: Behaviour): Promise<Listener> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const listener = new Listener(server, (server.address() as net.AddressInfo).port);
+    server.on('connection', (socket) => listener.accept(socket, behaviour));
+    return listener;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Resolves once the listener has seen `count` sockets close in total. */
+  closes(count: number): Promise<void> {
+    return this.when(() => this.closed >= count);
+  }
+
+  accepts(count: number): Promise<void> {
+    return this.when(() => this.accepted >= count);
+  }
+
+  private when(condition: () => boolean): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (condition()) resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  private changed(): void {
+    for (const check of this.waiters.splice(0)) check();
+  }
+
+  private accept(socket: net.Socket, behaviour: Behaviour): void {
+    this.accepted++;
+    this.sockets.add(socket);
+    this.changed();
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.closed++;
+      this.changed();
+    });
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (behaviour === 'silent') return;
+      if (behaviour === 'close') {
+        socket.destroy();
+        return;
+      }
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
+        const frame = buffered.subarray(4, 4 + buffered.readInt32BE(0));
+        buffered = buffered.subarray(4 + frame.length);
+        const w = new Writer(64);
+        w.int32(0);
+        writeResponseHeader(w, 0, frame.readInt32BE(4));
+        ApiVersionsApi.encodeResponse(w, { errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] }, frame.readInt16BE(2));
+        w.patchInt32(0, w.offset - 4);
+        socket.write(Buffer.from(w.toBuffer()));
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound once, then released). */
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Fails with a message naming what did not happen, rather than leaving it to jest's test timeout. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function noop(): void {}
+
+const config = (bootstrapServers: string[], overrides: Partial<ClusterConnectionsConfig> = {}): ClusterConnectionsConfig => ({
+  clientId: 'cluster-connections-test',
+  bootstrapServers,
+  socketConnectionSetupTimeoutMs: 2000,
+  socketConnectionSetupTimeoutMaxMs: 2000,
+  requestTimeoutMs: 60_000,
+  reconnectBackoffMs: 50,
+  reconnectBackoffMaxMs: 1000,
+  ...overrides,
+});
+
+const node = (nodeId: number, port: number): BrokerAddress => ({ nodeId, host: '127.0.0.1', port, rack: null });
+
+const listeners: Listener[] = [];
+let cc: NetworkClusterConnections | null = null;
+
+async function listen(behaviour: Behaviour): Promise<Listener> {
+  const l = await Listener.start(behaviour);
+  listeners.push(l);
+  return l;
+}
+
+/** Connections whose onChange resolves the promises `changed()` hands out. */
+function connections(cfg: ClusterConnectionsConfig): { cc: NetworkClusterConnections; changed: () => Promise<void> } {
+  let waiters: Array<() => void> = [];
+  const created = new NetworkClusterConnections(cfg, () => {
+    const w = waiters;
+    waiters = [];
+    for (const resolve of w) resolve();
+  });
+  cc = created;
+  return { cc: created, changed: () => new Promise<void>((resolve) => waiters.push(resolve)) };
+}
+
+afterEach(async () => {
+  await cc?.close();
+  cc = null;
+  await Promise.all(listeners.splice(0).map((l) => l.stop()));
+});
+
+describe('NetworkClusterConnections.connectedNodeIds', () => {
+  it('counts only nodes with an open, ready connection: not nodes never tried, connecting, or failed', async () => {
+    const good = await listen('answer');
+    const refused = await closedPort();
+    const { cc, changed } = connections(config([good.address]));
+    cc.updateNodes([node(1, good.port), node(2, refused)]);
+    // known from metadata, never connected
+    expect(cc.connectedNodeIds()).toEqual([]);
+
+    const opened = changed();
+    expect(cc.ready(node(1, good.port))).toBeNull();
+    expect(cc.connectedNodeIds()).toEqual([]);
+    await opened;
+    expect(cc.ready(node(1, good.port))).not.toBeNull();
+    expect(cc.connectedNodeIds()).toEqual([1]);
+
+    const failed = changed();
+    expect(cc.ready(node(2, refused))).toBeNull();
+    await failed;
+    expect(cc.connectionDelay(2)).toBeGreaterThan(0);
+    expect(cc.connectedNodeIds()).toEqual([1]);
+  });
+});
+
+describe('NetworkClusterConnections.close', () => {
+  it('aborts a bootstrap attempt under way: its socket closes at once, not at the request timeout', async () => {
+    const silent = await listen('silent');
+    const { cc } = connections(config([silent.address], { requestTimeoutMs: 60_000 }));
+    const attempt = cc.any();
+    attempt.catch(noop);
+    await within(2000, 'bootstrap connection accepted', silent.accepts(1));
+    await within(2000, 'close() resolved', cc.close());
+    await within(1000, 'broker saw the bootstrap socket close', silent.closes(1));
+    await expect(attempt).rejects.toMatchObject({ code: 'CONNECTIONS_CLOSED' });
+  });
+
+  it('aborts a node connection attempt under way the same way', async () => {
+    const silent = await listen('silent');
+    const { cc } = connections(config([silent.address], { requestTimeoutMs: 60_000 }));
+    expect(cc.ready(node(1, silent.port))).toBeNull();
+    await within(2000, 'node connection accepted', silent.accepts(1));
+    await cc.close();
+    await within(1000, 'broker saw the node socket close', silent.closes(1));
+  });
+
+  it('rejects any() after close', async () => {
+    const { cc } = connections(config(['127.0.0.1:1']));
+    await cc.close();
+    await expect(cc.any()).rejects.toMatchObject({ code: 'CONNECTIONS_CLOSED' });
+  });
+});
+
+describe('NetworkClusterConnections.any', () => {
+  it('bootstraps through the configured servers and reuses a connected node once there is one', async () => {
+    const good = await listen('answer');
+    const { cc, changed } = connections(config([good.address]));
+    const first = await cc.any();
+    expect(first.nodeId).toBe(-1);
+    expect(first.isConnected).toBe(true);
+    await expect(cc.any()).resolves.toBe(first);
+    const opened = changed();
+    cc.ready(node(5, good.port));
+    await opened;
+    await expect(cc.any()).resolves.toMatchObject({ nodeId: 5 });
+  });
+
+  it('rejects with the handshake failure as cause when the broker hangs up during ApiVersions', async () => {
+    const sasl = await listen('close');
+    const { cc } = connections(config([sasl.address]));
+    const err = await cc.any().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BootstrapError);
+    expect((err as Error).message).toContain('closed the connection during the ApiVersions handshake');
+    expect((err as Error).cause).toMatchObject({ code: 'HANDSHAKE_CLOSED', message: expect.stringContaining('TLS or SASL') });
+  });
+
+  it('rejects with the AuthenticationError itself, without trying further servers, and repeats it until the backoff max passed', async () => {
+    const first = await listen('answer');
+    const second = await listen('answer');
+    let authentications = 0;
+    const { cc } = connections(
+      config([first.address, second.address], {
+        reconnectBackoffMaxMs: 60_000,
+        authenticate: async () => {
+          authentications++;
+          throw new Error('bad password');
+        },
+      }),
+    );
+    const err = await cc.any().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err).toMatchObject({ code: 'AUTHENTICATION_FAILED', retriable: false });
+    expect(second.accepted).toBe(0);
+    await expect(cc.any()).rejects.toBe(err);
+    expect(authentications).toBe(1);
+    expect(first.accepted).toBe(1);
+  });
+});
+
+describe('NetworkClusterConnections.nodeError', () => {
+  it('reports a node whose authentication failed, and ready() does not retry it before reconnectBackoffMaxMs', async () => {
+    const good = await listen('answer');
+    let authentications = 0;
+    const { cc, changed } = connections(
+      config([good.address], {
+        reconnectBackoffMs: 10,
+        reconnectBackoffMaxMs: 60_000,
+        authenticate: async () => {
+          authentications++;
+          throw new Error('bad password');
+        },
+      }),
+    );
+    const failed = changed();
+    expect(cc.ready(node(1, good.port))).toBeNull();
+    await failed;
+    expect(cc.nodeError(1)).toBeInstanceOf(AuthenticationError);
+    // the full max, not the 10 ms first step of the exponential backoff
+    expect(cc.connectionDelay(1)).toBeGreaterThan(59_000);
+    for (let i = 0; i < 5; i++) expect(cc.ready(node(1, good.port))).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(cc.ready(node(1, good.port))).toBeNull();
+    expect(authentications).toBe(1);
+  });
+
+  it('is null for a failure that retrying may fix, and for a node without failures', async () => {
+    const refused = await closedPort();
+    const { cc, changed } = connections(config(['127.0.0.1:1']));
+    const failed = changed();
+    cc.ready(node(1, refused));
+    await failed;
+    expect(cc.nodeError(1)).toBeNull();
+    expect(cc.nodeError(2)).toBeNull();
+  });
+});
+
+describe('NetworkClusterConnections.ready', () => {
+  it('follows a node to a new address it is given before metadata lists it', async () => {
+    const a = await listen('answer');
+    const b = await listen('answer');
+    const { cc, changed } = connections(config([a.address]));
+    let opened = changed();
+    cc.ready(node(1, a.port));
+    await opened;
+    const onA = cc.ready(node(1, a.port));
+    expect(onA?.address).toBe(a.address);
+    opened = changed();
+    expect(cc.ready(node(1, b.port))).toBeNull();
+    expect(onA?.isConnected).toBe(false);
+    await opened;
+    expect(cc.ready(node(1, b.port))?.address).toBe(b.address);
+  });
+});

@@ -141,7 +141,7 @@ export function pipelineSuite(getCluster: () => KafkaClusterBase): void {
     expect(after['buffer-total-bytes']).toBe(32 * 1024 * 1024);
     expect(after['request-latency-avg']).toBeGreaterThan(0);
     expect(after['compression-rate-avg']).toBe(1);
-    expect(health).toMatchObject({ state: 'running', queuedRecords: 0, inFlightRequests: 0, lastError: null });
+    expect(health).toMatchObject({ state: 'ready', queuedRecords: 0, inFlightRequests: 0, lastError: null });
     expect(health.connectedBrokers).toHaveLength(brokers);
   });
 

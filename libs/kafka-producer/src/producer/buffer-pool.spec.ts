@@ -30,11 +30,18 @@ describe('BufferPool', () => {
   });
 
   it('tells the accumulator when memory comes back', () => {
-    const pool = new BufferPool(16 * 1024, 16 * 1024);
     const released = jest.fn();
-    pool.onRelease = released;
+    const pool = new BufferPool(16 * 1024, 16 * 1024, released);
     pool.deallocate(pool.tryAllocate(16 * 1024)!);
     expect(released).toHaveBeenCalledTimes(1);
+  });
+
+  it('holds no free list after close, so a closed producer keeps no batch memory', () => {
+    const pool = new BufferPool(64 * 1024, 16 * 1024);
+    pool.deallocate(pool.tryAllocate(16 * 1024)!);
+    pool.close();
+    expect(pool.availableMemory).toBe(64 * 1024);
+    expect((pool as unknown as { free: Buffer[] }).free).toHaveLength(0);
   });
 
   it('refuses a request larger than the whole pool with a clear error', () => {

@@ -17,14 +17,19 @@ export class BufferPool {
   private readonly free: Buffer[] = [];
   /** Memory not held by a batch and not on the free list. */
   private nonPooledAvailable: number;
-  /** Called after memory came back, so queued appends can proceed. */
-  onRelease: () => void = () => undefined;
-
   constructor(
     readonly totalMemory: number,
     readonly poolableSize: number,
+    /** Called after memory came back, so queued appends can proceed. */
+    private readonly onRelease: () => void = () => undefined,
   ) {
     this.nonPooledAvailable = totalMemory;
+  }
+
+  /** Drops the free list, so a closed producer holds no batch memory. */
+  close(): void {
+    this.nonPooledAvailable += this.free.length * this.poolableSize;
+    this.free.length = 0;
   }
 
   /** Bytes not in use by batches (free list included). */
@@ -45,7 +50,8 @@ export class BufferPool {
       this.nonPooledAvailable += this.poolableSize;
     }
     this.nonPooledAvailable -= size;
-    return Buffer.allocUnsafe(size);
+    // its own ArrayBuffer: Node 24's allocUnsafe slices a shared 64 KiB pool, which deallocate could not reuse
+    return Buffer.allocUnsafeSlow(size);
   }
 
   /** Returns a batch's buffer; a buffer of exactly batchSize goes back on the free list for reuse. */

@@ -34,3 +34,17 @@ export class ProducerClosedError extends KafkaError {
     super(message, { code: 'PRODUCER_CLOSED' });
   }
 }
+
+/** The codec threw while compressing a batch: that batch's records fail, the others are unaffected. */
+export class BatchCompressionError extends KafkaError {
+  constructor(topic: string, partition: number, codec: string, cause: unknown) {
+    super(`compressing a batch for ${topic}-${partition} with ${codec} failed: ${(cause as Error)?.message ?? String(cause)}`, { code: 'COMPRESSION_FAILED', retriable: false, cause });
+  }
+}
+
+/** Thrown by send() for a producer whose state is fatal (e.g. authentication failed). */
+export class ProducerFatalError extends KafkaError {
+  constructor(message: string, cause: unknown) {
+    super(message, { code: 'PRODUCER_FATAL', retriable: false, cause });
+  }
+}

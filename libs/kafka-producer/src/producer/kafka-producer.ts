@@ -1,118 +1,168 @@
 import type { RecordHeader } from '../protocol/records/record-batch';
 import { RECORD_BATCH_OVERHEAD, estimateRecordSizeUpperBound } from '../protocol/records/record-batch';
+import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
+import { ASYNC_COMPRESSION_THRESHOLD, compressBatch, compressBatchAsync, compressRecordsSync, decompressRecords } from '../protocol/records/compression';
 import { NetworkClusterConnections } from '../network/cluster-connections';
 import type { ClusterConnections } from './cluster-connections';
 import type { ProducerInternals } from './internals';
-import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors';
+import { InvalidRecordError, ProducerClosedError, ProducerConfigError, ProducerFatalError, RecordTooLargeError } from './errors';
 import type { ProducerInterceptor } from './interceptors';
-import { Metadata, validateTopicName, type TopicInfo } from './metadata';
+import { consoleLogger, ProducerLogger, type Logger } from './logger';
+import { isFatalClusterError, Metadata, validateTopicName } from './metadata';
+import { MetadataWaits, type MetadataWait } from './metadata-waits';
 import { partitionForKey, type Partitioner } from './partitioner';
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './producer-config';
-import { RecordAccumulator } from './record-accumulator';
+import { ProducerEvents, type DeliveryFailure, type DeliveryReport, type ProducerState, type ProducerStateChange, type Unsubscribe } from './producer-events';
+import { RecordAccumulator, type BatchCodec } from './record-accumulator';
 import { Sender } from './sender';
 import { bytesOrStringSerializer, describe, type Serializer } from './serializers';
-import { ASYNC_COMPRESSION_THRESHOLD, compressBatch, compressBatchAsync, decompressRecords } from '../protocol/records/compression';
 import { BuiltInPartitioner } from './built-in-partitioner';
 import { ProducerMetrics, type ProducerMetricsSnapshot } from './metrics';
+import { ProducerTopics, type TopicInfo } from './topic-state';
 import type { HeaderValue, ProducerRecord, ProducerRecordHeaders, RecordMetadata, SendCallback } from './types';
 
 export interface KafkaProducerOptions<K, V> extends ProducerConfig<K, V> {
   keySerializer?: Serializer<K>;
   valueSerializer?: Serializer<V>;
+  /** Where the producer's own messages go; default: warnings and errors to stderr. */
+  logger?: Logger;
 }
 
 export interface CloseOptions {
-  /** How long to wait for pending records; 0 fails whatever is still pending at once. Default: forever. */
+  /**
+   * How long to wait for the records already accepted to complete. Default: as long as it takes (each
+   * record still ends within its own maxBlockMs + deliveryTimeoutMs). Records pending when it passes
+   * fail with ProducerClosedError; 0 fails them at once (the "abort" path).
+   */
   timeoutMs?: number;
 }
 
 /** A cheap, I/O-free snapshot of the producer's state, for health checks. */
 export interface ProducerHealthSnapshot {
-  state: 'running' | 'closing' | 'closed';
+  state: ProducerState;
+  /** Brokers with an open, ready connection. */
   connectedBrokers: number[];
   knownBrokers: number;
   metadataAgeMs: number;
   queuedRecords: number;
   queuedBytes: number;
+  /** Records accepted by send() that wait for their topic's metadata or for buffer memory. */
+  waitingRecords: number;
+  bufferAvailableBytes: number;
+  bufferTotalBytes: number;
   inFlightRequests: number;
+  /** The error behind a degraded or fatal state; null once the producer has recovered. */
   lastError: Error | null;
 }
 
 const EMPTY_HEADERS: RecordHeader[] | null = null;
 
 /**
- * The producer: send() serializes, partitions and appends to the RecordAccumulator; the Sender turns
- * ready batches into Produce requests; each record's promise settles when its batch does.
+ * The producer: send() serializes, partitions and appends to the RecordAccumulator (or, until the
+ * topic's metadata is known, to MetadataWaits); the Sender turns ready batches into Produce requests;
+ * each record's promise settles when its batch does.
  */
 export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | null> {
   readonly config: ResolvedProducerConfig;
   private readonly keySerializer: Serializer<any>;
   private readonly valueSerializer: Serializer<any>;
   private readonly interceptors: ReadonlyArray<ProducerInterceptor<K, V>>;
+  private readonly acknowledgingInterceptors: boolean;
   private readonly customPartitioner: Partitioner | undefined;
-  private readonly connections: ClusterConnections;
-  private readonly metadata: Metadata;
-  private readonly accumulator: RecordAccumulator;
-  private readonly sender: Sender;
+  private readonly logger: ProducerLogger;
+  private readonly events: ProducerEvents;
+  private readonly topics = new ProducerTopics();
+  private readonly producerMetrics = new ProducerMetrics();
   private readonly builtInPartitioner: BuiltInPartitioner;
-  private readonly producerMetrics: ProducerMetrics;
-  private state: 'running' | 'closing' | 'closed' = 'running';
+  private readonly connections: ClusterConnections;
+  private readonly accumulator: RecordAccumulator;
+  private readonly metadata: Metadata;
+  private readonly metadataWaits: MetadataWaits;
+  private readonly sender: Sender;
+  private state: ProducerState = 'connecting';
   private closePromise: Promise<void> | null = null;
-  /** Sends still waiting for their topic's metadata: not in the accumulator yet, but flush() owes them. */
-  private readonly awaitingMetadata = new Set<Promise<void>>();
 
   constructor(options: KafkaProducerOptions<K, V>, internals: ProducerInternals = {}) {
     this.config = resolveProducerConfig(options);
+    const config = this.config;
     this.keySerializer = options.keySerializer ?? bytesOrStringSerializer;
     this.valueSerializer = options.valueSerializer ?? bytesOrStringSerializer;
     this.interceptors = options.interceptors ?? [];
+    this.acknowledgingInterceptors = this.interceptors.some((i) => i.onAcknowledgement !== undefined);
     this.customPartitioner = options.partitioner;
-    const onChange = (): void => this.sender.wakeup();
-    this.connections = internals.connections?.(this.config, onChange) ?? new NetworkClusterConnections(this.config, onChange);
-    this.metadata = new Metadata(this.connections, this.config, () => this.sender.wakeup());
-    this.accumulator = new RecordAccumulator(this.config);
-    this.sender = new Sender(this.config, this.accumulator, this.metadata, this.connections);
-    this.accumulator.onProgress = () => this.sender.wakeup();
-    this.configureCompression();
+    this.logger = new ProducerLogger(options.logger ?? consoleLogger, { clientId: config.clientId });
+    this.events = new ProducerEvents(config.clientId, this.logger);
+    const codec = createCodec(config);
     this.builtInPartitioner = new BuiltInPartitioner({
-      batchSize: this.config.batchSize,
+      batchSize: config.batchSize,
       // Java: adaptive partitioning applies only to the built-in partitioner
-      adaptive: this.config.partitionerAdaptivePartitioningEnable && options.partitioner === undefined,
-      availabilityTimeoutMs: this.config.partitionerAvailabilityTimeoutMs,
+      adaptive: config.partitionerAdaptivePartitioningEnable && options.partitioner === undefined,
+      availabilityTimeoutMs: config.partitionerAvailabilityTimeoutMs,
     });
-    this.accumulator.partitioner = this.builtInPartitioner;
-    this.sender.partitioner = this.builtInPartitioner;
-    this.producerMetrics = new ProducerMetrics();
-    this.accumulator.metrics = this.producerMetrics;
-    this.sender.metrics = this.producerMetrics;
+    // the components call each other through these closures only after construction
+    const wakeSender = (): void => this.sender.wakeup();
+    this.connections = internals.connections?.(config, wakeSender) ?? new NetworkClusterConnections(config, wakeSender);
+    this.accumulator = new RecordAccumulator(config, {
+      topics: this.topics,
+      partitioner: this.builtInPartitioner,
+      metrics: this.producerMetrics,
+      codec,
+      onProgress: wakeSender,
+    });
+    this.metadata = new Metadata(this.connections, this.topics, config, {
+      onUpdate: () => {
+        this.metadataWaits.topicsUpdated();
+        this.sender.wakeup();
+        this.updateState();
+      },
+      onTopicError: (topic, error) => {
+        this.metadataWaits.topicFailed(topic, error);
+        if (!topic.busy) this.topics.delete(topic.name);
+      },
+      onRefreshError: (error) => {
+        // nothing will get through: fail the sends that wait rather than let them time out
+        if (isFatalClusterError(error)) this.metadataWaits.abortAll(error);
+        this.updateState();
+      },
+      onTopicExpired: (topic) => this.builtInPartitioner.forgetTopic(topic),
+    });
+    this.metadataWaits = new MetadataWaits(
+      this.accumulator.waitBudget,
+      config.maxBlockMs,
+      (wait) => this.appendWaiting(wait),
+      () => this.metadata.lastError,
+    );
+    this.sender = new Sender(config, {
+      accumulator: this.accumulator,
+      metadata: this.metadata,
+      connections: this.connections,
+      logger: this.logger,
+      partitioner: this.builtInPartitioner,
+      metrics: this.producerMetrics,
+      topics: this.topics,
+      hasMetadataWaiters: (topic) => this.metadataWaits.has(topic),
+      onActivity: () => this.updateState(),
+    });
     const pool = this.accumulator.pool;
     this.producerMetrics.registerGauge('buffer-available-bytes', () => pool.availableMemory);
     this.producerMetrics.registerGauge('buffer-total-bytes', () => pool.totalMemory);
     this.producerMetrics.registerGauge('requests-in-flight', () => this.sender.inFlightRequests);
-    this.producerMetrics.registerGauge('waiting-threads', () => this.accumulator.waitingForMemory);
+    this.producerMetrics.registerGauge('waiting-threads', () => this.accumulator.waitingForMemory + this.metadataWaits.size);
     this.producerMetrics.registerGauge('metadata-age', () => this.metadata.ageMs() / 1000);
-  }
-
-  private configureCompression(): void {
-    const codec = this.config.compressionType;
-    if (codec === 'none') return;
-    const level = codec === 'gzip' ? this.config.compressionGzipLevel : codec === 'lz4' ? this.config.compressionLz4Level : codec === 'zstd' ? this.config.compressionZstdLevel : undefined;
-    this.accumulator.compress = (builder) => compressBatch(builder, codec, level);
-    this.accumulator.compressAsync = (builder) => compressBatchAsync(builder, codec, level);
-    this.accumulator.asyncCompressionThreshold = ASYNC_COMPRESSION_THRESHOLD[codec];
-    this.accumulator.decompress = decompressRecords;
   }
 
   /** Connects to the cluster (optional: the first send connects). Rejects if no bootstrap server answers. */
   async connect(): Promise<void> {
     this.ensureOpen();
     await this.connections.any();
+    this.metadata.requestUpdate();
   }
 
   /**
    * Sends a record. The promise resolves with its partition, offset and timestamp once the broker has
    * acknowledged it (per `acks`), or rejects with a typed KafkaError. With a callback, the callback gets
-   * the outcome too, and the returned promise never causes an unhandled rejection.
+   * the outcome too, and the returned promise never causes an unhandled rejection. A callback that
+   * throws is logged; it never affects the producer.
    */
   send(record: ProducerRecord<K, V>, callback?: SendCallback): Promise<RecordMetadata> {
     let promise: Promise<RecordMetadata>;
@@ -121,21 +171,51 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     } catch (e) {
       promise = Promise.reject(e);
     }
-    if (callback !== undefined || this.interceptors.length > 0) {
-      promise.then(
-        (metadata) => {
-          this.onAcknowledgement(metadata, null);
-          callback?.(null, metadata);
-        },
-        (error: Error) => {
-          this.onAcknowledgement(null, error);
-          callback?.(error, null);
-        },
-      );
-      // the caller chose a callback: the promise is theirs to ignore
-      if (callback !== undefined) promise.catch(noop);
-    }
+    // no listener, no interceptor, no callback: nothing more to do per record
+    if (callback !== undefined || this.acknowledgingInterceptors || this.events.wantsDeliveries) this.observe(promise, record, callback);
     return promise;
+  }
+
+  private observe(promise: Promise<RecordMetadata>, record: ProducerRecord<K, V>, callback: SendCallback | undefined): void {
+    const report = this.events.wantsDeliveries;
+    promise.then(
+      (metadata) => {
+        this.onAcknowledgement(metadata, null);
+        if (report) this.events.delivered(metadata);
+        if (callback !== undefined) this.callBack(callback, null, metadata);
+      },
+      (error: Error) => {
+        this.onAcknowledgement(null, error);
+        if (report) this.events.failed(failureOf(record, error));
+        if (callback !== undefined) this.callBack(callback, error, null);
+      },
+    );
+    // the caller chose a callback: the promise is theirs to ignore
+    if (callback !== undefined) promise.catch(noop);
+  }
+
+  private callBack(callback: SendCallback, error: Error | null, metadata: RecordMetadata | null): void {
+    try {
+      callback(error, metadata);
+    } catch (e) {
+      // Java logs a throwing callback and carries on; an unhandled rejection would end the process
+      this.logger.error('a send() callback threw; ignored', { error: e as Error });
+    }
+  }
+
+  /** Every acknowledged record of this producer, from now on. Costs nothing while nobody listens. */
+  onDelivery(listener: (report: DeliveryReport) => void): Unsubscribe {
+    return this.events.onDelivery(listener);
+  }
+
+  /** Every record that failed for good (its send() promise rejected), from now on. */
+  onDeliveryError(listener: (failure: DeliveryFailure) => void): Unsubscribe {
+    return this.events.onDeliveryError(listener);
+  }
+
+  /** Moves between the states of ProducerState; the current one is `health().state`. */
+  onStateChange(listener: (change: ProducerStateChange) => void): Unsubscribe {
+    return this.events.onStateChange(listener);
   }
 
   private doSend(input: ProducerRecord<K, V>): Promise<RecordMetadata> {
@@ -146,14 +226,14 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       try {
         record = interceptor.onSend(record) ?? record;
       } catch (e) {
-        warn(`interceptor onSend threw; skipped: ${(e as Error).message}`);
+        this.logger.warn('interceptor onSend threw; skipped', { error: e as Error });
       }
     }
     if (record === null || typeof record !== 'object') throw new InvalidRecordError(`record must be an object, got ${describe(record)}`);
     const topic = record.topic;
-    // one lookup serves both: a topic in metadata was validated on first use, so the regex is skipped
-    const cached = typeof topic === 'string' ? this.metadata.topic(topic) : undefined;
-    if (cached === undefined) {
+    // one lookup: a topic with state was validated on first use, so the regex is skipped
+    let state = typeof topic === 'string' ? this.topics.get(topic) : undefined;
+    if (state === undefined) {
       const topicProblem = validateTopicName(topic);
       if (topicProblem !== null) throw new InvalidRecordError(topicProblem);
     }
@@ -161,6 +241,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     if (partition !== undefined && partition !== null && (!Number.isInteger(partition) || partition < 0)) {
       throw new InvalidRecordError(`partition must be a non-negative integer, got ${String(partition)}`);
     }
+    const explicit = partition === null ? undefined : partition;
     const timestamp = toTimestamp(record.timestamp);
     const key = this.serialize(this.keySerializer, topic, record.key, 'key');
     const value = this.serialize(this.valueSerializer, topic, record.value, 'value');
@@ -174,58 +255,64 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     }
 
     const now = Date.now();
-    // an uncached topic looks again: a refresh may have landed while we serialized
-    let known = cached;
-    if (known === undefined) known = this.metadata.touch(topic, now);
-    else this.metadata.markUsed(topic, now);
-    if (known !== undefined && (partition === undefined || partition < known.partitions.length)) {
-      return this.append(known, partition, timestamp < 0 ? now : timestamp, key, value, headers, now, now + this.config.maxBlockMs);
+    if (state === undefined) state = this.topics.getOrCreate(topic);
+    state.lastUsedMs = now;
+    const info = state.info;
+    if (info !== undefined && info.partitions.length > 0 && (explicit === undefined || explicit < info.partitions.length)) {
+      const [chosen, sticky] = this.choosePartition(info, explicit, key, value);
+      // A shared executor (no closure and context per record): the hot path's cheapest promise.
+      const promise = new Promise<RecordMetadata>(captureSettlers);
+      const resolve = capturedResolve!;
+      const reject = capturedReject!;
+      capturedResolve = capturedReject = null;
+      const deadline = now + this.config.maxBlockMs;
+      if (this.accumulator.append(state.partition(chosen), sticky, timestamp < 0 ? now : timestamp, key, value, headers, resolve, reject, now, deadline)) this.sender.wakeup();
+      return promise;
     }
-    // Java's send() blocks here; ours returns at once, so flush() must also wait for these sends
-    const metadataKnown = this.metadata.waitForTopic(topic, partition, this.config.maxBlockMs, now);
-    const appended = metadataKnown.then(noop, noop).then(() => {
-      this.awaitingMetadata.delete(appended);
-    });
-    this.awaitingMetadata.add(appended);
-    return metadataKnown.then((info) => {
-      this.ensureOpen();
-      const t = Date.now();
-      // max.block.ms bounds the metadata wait and the memory wait together, as in Java
-      return this.append(info, partition, timestamp < 0 ? t : timestamp, key, value, headers, t, now + this.config.maxBlockMs);
-    });
-  }
-
-  private append(
-    topic: TopicInfo,
-    explicit: number | undefined,
-    timestamp: number,
-    key: Buffer | null,
-    value: Buffer | null,
-    headers: RecordHeader[] | null,
-    now: number,
-    deadlineMs: number,
-  ): Promise<RecordMetadata> {
-    const count = topic.partitions.length;
-    let partition: number;
-    let sticky: TopicInfo | null = null;
-    if (explicit !== undefined && explicit !== null) {
-      if (explicit >= count) return Promise.reject(new InvalidRecordError(`partition ${explicit} of topic ${topic.name} does not exist: it has ${count} partitions`));
-      partition = explicit;
-    } else if (this.customPartitioner !== undefined && (partition = this.customPartition(topic, key, value)) >= 0) {
-      // the user's partitioner chose
-    } else if (key !== null && !this.config.partitionerIgnoreKeys) {
-      partition = partitionForKey(key, count);
-    } else {
-      partition = this.builtInPartitioner.partition(topic);
-      sticky = topic;
-    }
-    // A shared executor (no closure and context per record): the hot path's cheapest promise.
+    // Java's send() blocks here until the topic is known; ours queues the record and returns at once
     const promise = new Promise<RecordMetadata>(captureSettlers);
     const resolve = capturedResolve!;
     const reject = capturedReject!;
     capturedResolve = capturedReject = null;
-    if (this.accumulator.append(topic.name, partition, timestamp, key, value, headers, resolve, reject, now, deadlineMs, sticky)) this.sender.wakeup();
+    this.metadataWaits.push({
+      topic: state,
+      partition: explicit,
+      timestampGiven: timestamp,
+      timestamp,
+      key,
+      value,
+      headers,
+      resolve,
+      reject,
+      enqueuedMs: now,
+      deadlineMs: now + this.config.maxBlockMs,
+      size: RecordBatchBuilder.estimateSize(key, value, headers),
+    });
+    this.metadata.requestUpdate();
     return promise;
+  }
+
+  /** A record whose topic just became known: partition it and append it (maxBlockMs still runs from send()). */
+  private appendWaiting(w: MetadataWait): void {
+    try {
+      const info = w.topic.info!;
+      const [chosen, sticky] = this.choosePartition(info, w.partition, w.key, w.value);
+      const now = Date.now();
+      if (this.accumulator.append(w.topic.partition(chosen), sticky, w.timestampGiven < 0 ? now : w.timestampGiven, w.key, w.value, w.headers, w.resolve, w.reject, now, w.deadlineMs)) this.sender.wakeup();
+    } catch (e) {
+      w.reject(e as Error);
+    }
+  }
+
+  /** [partition, chosen by the built-in sticky partitioner]; throws InvalidRecordError for a bad choice. */
+  private choosePartition(info: TopicInfo, explicit: number | undefined, key: Buffer | null, value: Buffer | null): [number, boolean] {
+    if (explicit !== undefined) return [explicit, false];
+    if (this.customPartitioner !== undefined) {
+      const chosen = this.customPartition(info, key, value);
+      if (chosen >= 0) return [chosen, false];
+    }
+    if (key !== null && !this.config.partitionerIgnoreKeys) return [partitionForKey(key, info.partitions.length), false];
+    return [this.builtInPartitioner.partition(info), true];
   }
 
   /** Runs the custom partitioner; -1 hands the choice back to the built-in one. */
@@ -244,13 +331,18 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
 
   private serialize(serializer: Serializer<any>, topic: string, data: unknown, what: 'key' | 'value'): Buffer | null {
     if (data === null || data === undefined) return null;
+    let bytes: unknown;
     try {
-      return serializer.serialize(topic, data);
+      bytes = serializer.serialize(topic, data);
     } catch (e) {
       const error = new InvalidRecordError(`cannot serialize the ${what} for topic ${topic}: ${(e as Error).message}`);
       (error as { cause?: unknown }).cause = e;
       throw error;
     }
+    if (bytes !== null && bytes !== undefined && !Buffer.isBuffer(bytes)) {
+      throw new InvalidRecordError(`the ${what} serializer for topic ${topic} returned ${describe(bytes)}, not a Buffer or null`);
+    }
+    return (bytes as Buffer | null | undefined) ?? null;
   }
 
   private onAcknowledgement(metadata: RecordMetadata | null, error: Error | null): void {
@@ -259,61 +351,81 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       try {
         interceptor.onAcknowledgement(metadata, error);
       } catch (e) {
-        warn(`interceptor onAcknowledgement threw; skipped: ${(e as Error).message}`);
+        this.logger.warn('interceptor onAcknowledgement threw; skipped', { error: e as Error });
       }
     }
   }
 
-  /** Resolves when every record sent before this call has completed (succeeded or failed). */
+  /**
+   * Resolves when every record sent before this call has completed (succeeded or failed), including
+   * records that were still waiting for their topic's metadata or for buffer memory.
+   */
   async flush(): Promise<void> {
-    if (this.awaitingMetadata.size > 0) await Promise.all([...this.awaitingMetadata]);
-    const done = this.accumulator.flush();
+    const queued = this.accumulator.flush();
     this.sender.wakeup();
-    await done;
+    if (this.metadataWaits.size > 0) {
+      await this.metadataWaits.settled();
+      const appended = this.accumulator.flush();
+      this.sender.wakeup();
+      await appended;
+    }
+    await queued;
   }
 
   /**
-   * Flushes, then closes connections. With `timeoutMs`, records still pending after that long fail with
-   * a ProducerClosedError; with 0 they fail at once. Sends after close() began are rejected.
+   * Completes every record already accepted (as Java's close() does: those waiting for metadata or
+   * memory included), then closes the connections. Sends after close() began are rejected. With
+   * `timeoutMs`, records still pending after that long fail with ProducerClosedError; with 0 they fail
+   * at once.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closePromise !== null) return this.closePromise;
-    this.state = 'closing';
-    this.closePromise = this.doClose(options.timeoutMs);
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
+      return Promise.reject(new InvalidRecordError(`close timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`));
+    }
+    this.closePromise = this.doClose(timeoutMs);
     return this.closePromise;
   }
 
   private async doClose(timeoutMs: number | undefined): Promise<void> {
-    this.accumulator.close();
-    const closed = new ProducerClosedError('the producer was closed before the record was sent');
-    if (timeoutMs === undefined || timeoutMs > 0) {
-      const flushed = this.flush();
-      if (timeoutMs === undefined) await flushed;
-      else {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([flushed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
-        clearTimeout(timer);
-      }
+    this.setState('closing', null);
+    this.accumulator.beginClose();
+    this.sender.wakeup();
+    if (timeoutMs === undefined) {
+      await this.flush();
+    } else if (timeoutMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.flush(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
     }
-    this.accumulator.abortPending(closed);
-    this.sender.abortQueued(closed);
-    this.sender.abortInFlight(closed);
+    // anything still pending: the timeout passed (or was 0)
+    const error = new ProducerClosedError(
+      timeoutMs === 0
+        ? 'the producer was closed with timeoutMs 0 before the record was acknowledged'
+        : `the record was still pending when close()'s timeout of ${timeoutMs} ms passed`,
+    );
+    this.metadataWaits.abortAll(error);
+    this.accumulator.abortUndrained(error);
+    this.sender.abortInFlight(error);
     this.sender.stop();
-    this.metadata.close(closed);
-    this.state = 'closed';
+    this.metadata.close();
+    this.metadataWaits.close();
+    this.accumulator.close();
     try {
       this.customPartitioner?.close?.();
-    } catch {
-      // a failing partitioner must not keep the producer open
+    } catch (e) {
+      this.logger.warn('the partitioner threw on close; ignored', { error: e as Error });
     }
     for (const i of this.interceptors) {
       try {
         i.close?.();
-      } catch {
-        // a failing interceptor must not keep the producer open
+      } catch (e) {
+        this.logger.warn('an interceptor threw on close; ignored', { error: e as Error });
       }
     }
     await this.connections.close();
+    this.setState('closed', null);
   }
 
   /** The Java producer's metrics by name (producer-metrics group), read without I/O. */
@@ -323,6 +435,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
 
   health(): ProducerHealthSnapshot {
     const queued = this.accumulator.queuedStats();
+    const pool = this.accumulator.pool;
     return {
       state: this.state,
       connectedBrokers: this.connections.connectedNodeIds(),
@@ -330,27 +443,79 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       metadataAgeMs: this.metadata.ageMs(),
       queuedRecords: queued.records,
       queuedBytes: queued.bytes,
+      waitingRecords: this.accumulator.waitingForMemory + this.metadataWaits.size,
+      bufferAvailableBytes: pool.availableMemory,
+      bufferTotalBytes: pool.totalMemory,
       inFlightRequests: this.sender.inFlightRequests,
-      lastError: this.sender.lastError ?? this.metadata.lastError,
+      lastError: this.currentError(),
     };
   }
 
+  private currentError(): Error | null {
+    return this.metadata.lastError ?? this.sender.lastError;
+  }
+
+  /** Derives the state from what the components know; cheap, called after every sender pass. */
+  private updateState(): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const error = this.currentError();
+    let next: ProducerState;
+    if (isFatalClusterError(this.metadata.lastError)) next = 'fatal';
+    else if (error !== null) next = 'degraded';
+    else next = this.metadata.hasSucceeded ? 'ready' : 'connecting';
+    if (next !== this.state) this.setState(next, error);
+  }
+
+  private setState(state: ProducerState, reason: Error | null): void {
+    const previous = this.state;
+    if (previous === state) return;
+    this.state = state;
+    if (state === 'degraded' || state === 'fatal') this.logger.warn(`producer is ${state}: ${reason?.message ?? 'unknown error'}`, { previous });
+    else if (previous === 'degraded' || previous === 'fatal') this.logger.info(`producer is ${state} again`, { previous });
+    this.events.stateChanged({ state, previous, reason });
+  }
+
   private ensureOpen(): void {
-    if (this.state !== 'running') throw new ProducerClosedError('cannot send: the producer is closing or closed');
+    if (this.closePromise !== null) throw new ProducerClosedError('cannot send: the producer is closing or closed');
+    if (this.state === 'fatal') {
+      const cause = this.metadata.lastError;
+      throw new ProducerFatalError(`cannot send: ${cause?.message ?? 'the producer is in a fatal state'}`, cause);
+    }
   }
 }
 
 function noop(): void {}
+
+function failureOf(record: ProducerRecord<any, any>, error: Error): DeliveryFailure {
+  const topic = record !== null && typeof record === 'object' && typeof record.topic === 'string' ? record.topic : '';
+  const partition = record !== null && typeof record === 'object' && Number.isInteger(record.partition) ? (record.partition as number) : -1;
+  return { topic, partition, error };
+}
+
+/** The configured codec, proven usable now (a missing optional package fails construction, not a batch). */
+function createCodec(config: ResolvedProducerConfig): BatchCodec | null {
+  const codec = config.compressionType;
+  if (codec === 'none') return null;
+  const level = codec === 'gzip' ? config.compressionGzipLevel : codec === 'lz4' ? config.compressionLz4Level : codec === 'zstd' ? config.compressionZstdLevel : undefined;
+  try {
+    compressRecordsSync(codec, Buffer.from('codec probe'), level);
+  } catch (e) {
+    throw new ProducerConfigError([`compressionType ${codec} cannot be used here: ${(e as Error).message}`]);
+  }
+  return {
+    name: codec,
+    compress: (builder) => compressBatch(builder, codec, level),
+    compressAsync: (builder) => compressBatchAsync(builder, codec, level),
+    asyncThreshold: ASYNC_COMPRESSION_THRESHOLD[codec],
+    decompress: decompressRecords,
+  };
+}
 
 let capturedResolve: ((metadata: RecordMetadata) => void) | null = null;
 let capturedReject: ((error: Error) => void) | null = null;
 function captureSettlers(resolve: (metadata: RecordMetadata) => void, reject: (error: Error) => void): void {
   capturedResolve = resolve;
   capturedReject = reject;
-}
-
-function warn(message: string): void {
-  process.emitWarning(message, { code: 'KAFKA_PRODUCER' });
 }
 
 function toTimestamp(ts: ProducerRecord['timestamp']): number {

@@ -1,30 +1,11 @@
-import { KafkaProtocolError, protocolErrorInfo } from '../errors';
+import { KafkaError, KafkaProtocolError, protocolErrorInfo } from '../errors';
 import { ZERO_UUID } from '../protocol/messages/codec-support';
 import { MetadataApi, type MetadataResponse } from '../protocol/messages/metadata.generated';
 import type { BrokerAddress, ClusterConnections } from './cluster-connections';
-import { InvalidRecordError, KafkaTimeoutError } from './errors';
-import type { LeaderView, TopicPartition } from './record-accumulator';
+import { InvalidRecordError } from './errors';
+import type { PartitionInfo, ProducerTopics, TopicInfo, TopicState } from './topic-state';
 
-export interface PartitionInfo {
-  readonly partition: number;
-  /** -1 when the partition has no leader right now. */
-  readonly leaderId: number;
-  readonly leaderEpoch: number;
-}
-
-export interface TopicInfo {
-  readonly name: string;
-  readonly topicId: Buffer;
-  readonly partitions: readonly PartitionInfo[];
-}
-
-interface TopicWaiter {
-  readonly topic: string;
-  readonly partition: number | undefined;
-  readonly resolve: (info: TopicInfo) => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
+export type { PartitionInfo, TopicInfo } from './topic-state';
 
 export interface MetadataOptions {
   readonly metadataMaxAgeMs: number;
@@ -33,6 +14,17 @@ export interface MetadataOptions {
   readonly retryBackoffMaxMs: number;
   readonly requestTimeoutMs: number;
   readonly allowAutoCreateTopics: boolean;
+}
+
+export interface MetadataListener {
+  /** After every successful refresh or leader change, so waiting sends and the sender can move on. */
+  onUpdate(): void;
+  /** A topic the broker calls invalid or forbidden: its waiting sends fail at once. */
+  onTopicError(topic: TopicState, error: Error): void;
+  /** A refresh failed (the producer is degraded until the next success). */
+  onRefreshError(error: Error): void;
+  /** A topic was dropped after metadataMaxIdleMs without sends. */
+  onTopicExpired(topic: string): void;
 }
 
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/;
@@ -48,17 +40,15 @@ export function validateTopicName(topic: unknown): string | null {
 }
 
 /**
- * The producer's view of the cluster: brokers, and partitions and leaders of the topics it uses.
- * Topics are fetched on first use and refreshed on errors, on age and on leader hints; a topic not
- * used for metadataMaxIdleMs is dropped. Refreshes are single-flight.
+ * The producer's view of the cluster: brokers, and partitions and leaders of the topics it uses (kept
+ * on the shared TopicStates). Topics are fetched on first use and refreshed on errors, on age and on
+ * leader hints; a topic not used for metadataMaxIdleMs is dropped. Refreshes are single-flight.
+ *
+ * Leader epochs only move forward (KIP-320): a refresh answered by a broker with an older view than a
+ * leader hint already applied keeps the newer leader.
  */
-export class Metadata implements LeaderView {
-  private readonly topics = new Map<string, TopicInfo>();
-  /** Last use per topic, in a mutable box: markUsed() runs per record and must not allocate. */
-  private readonly lastUsed = new Map<string, { ms: number }>();
+export class Metadata {
   private brokers = new Map<number, BrokerAddress>();
-  private byNode = new Map<number, TopicPartition[]>();
-  private waiters: TopicWaiter[] = [];
   private refreshing: Promise<void> | null = null;
   private needUpdate = false;
   private lastRefreshMs = 0;
@@ -70,14 +60,18 @@ export class Metadata implements LeaderView {
 
   constructor(
     private readonly connections: ClusterConnections,
+    private readonly topics: ProducerTopics,
     private readonly options: MetadataOptions,
-    /** Called after every successful refresh, so the sender can re-check leaders. */
-    private readonly onUpdate: () => void,
+    private readonly listener: MetadataListener,
   ) {}
 
   /** Milliseconds since the last successful refresh (Infinity before the first). */
   ageMs(nowMs = Date.now()): number {
     return this.lastRefreshMs === 0 ? Number.POSITIVE_INFINITY : nowMs - this.lastRefreshMs;
+  }
+
+  get hasSucceeded(): boolean {
+    return this.lastRefreshMs > 0;
   }
 
   broker(nodeId: number): BrokerAddress | undefined {
@@ -89,61 +83,12 @@ export class Metadata implements LeaderView {
   }
 
   topic(topic: string): TopicInfo | undefined {
-    return this.topics.get(topic);
+    return this.topics.get(topic)?.info;
   }
 
   topicById(topicId: Buffer): TopicInfo | undefined {
-    for (const t of this.topics.values()) if (t.topicId.equals(topicId)) return t;
+    for (const t of this.topics.values()) if (t.info !== undefined && t.info.topicId.equals(topicId)) return t.info;
     return undefined;
-  }
-
-  /** Marks a topic as used (for idle expiry) and returns what is known of it, without I/O. */
-  touch(topic: string, nowMs: number): TopicInfo | undefined {
-    this.markUsed(topic, nowMs);
-    return this.topics.get(topic);
-  }
-
-  /** Marks a topic as used, for idle expiry; runs per record, so it allocates nothing after the first use. */
-  markUsed(topic: string, nowMs: number): void {
-    const entry = this.lastUsed.get(topic);
-    if (entry === undefined) this.lastUsed.set(topic, { ms: nowMs });
-    else entry.ms = nowMs;
-  }
-
-  leaderFor(topic: string, partition: number): number {
-    const p = this.topics.get(topic)?.partitions[partition];
-    return p === undefined ? -1 : p.leaderId;
-  }
-
-  partitionsLedBy(nodeId: number): readonly TopicPartition[] {
-    return this.byNode.get(nodeId) ?? [];
-  }
-
-  /**
-   * Resolves with the topic's metadata once its partitions are known (and `partition`, if given,
-   * exists), fetching it if needed; rejects after maxBlockMs with a timeout naming the topic, or at
-   * once for a topic the broker calls invalid or forbidden.
-   */
-  waitForTopic(topic: string, partition: number | undefined, maxBlockMs: number, nowMs: number): Promise<TopicInfo> {
-    this.markUsed(topic, nowMs);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        const known = this.topics.get(topic);
-        reject(
-          new KafkaTimeoutError(
-            known !== undefined && partition !== undefined
-              ? `Partition ${partition} of topic ${topic} with partition count ${known.partitions.length} is not present in metadata after ${maxBlockMs} ms.`
-              : `Topic ${topic} not present in metadata after ${maxBlockMs} ms.`,
-            'METADATA_TIMEOUT',
-            this.lastError ?? undefined,
-          ),
-        );
-      }, maxBlockMs);
-      const waiter: TopicWaiter = { topic, partition, resolve, reject, timer };
-      this.waiters.push(waiter);
-      this.requestUpdate();
-    });
   }
 
   /** Asks for a refresh soon (coalesced with one already under way). */
@@ -157,16 +102,24 @@ export class Metadata implements LeaderView {
     }
   }
 
-  /** Refreshes if the data is older than metadataMaxAgeMs; called from the sender loop. */
-  maybeRefreshForAge(nowMs: number): void {
+  /** Refreshes if the data is older than metadataMaxAgeMs and drops idle topics; called from the sender loop. */
+  maybeRefreshForAge(nowMs: number, hasWaiters: (topic: TopicState) => boolean): void {
     if (this.topics.size > 0 && nowMs - this.lastRefreshMs >= this.options.metadataMaxAgeMs) this.requestUpdate();
-    for (const [topic, used] of this.lastUsed) {
-      if (nowMs - used.ms >= this.options.metadataMaxIdleMs && !this.waiters.some((w) => w.topic === topic)) {
-        this.lastUsed.delete(topic);
-        this.topics.delete(topic);
-        this.rebuildIndex();
-      }
+    let expired: string[] | null = null;
+    for (const t of this.topics.values()) {
+      if (nowMs - t.lastUsedMs >= this.options.metadataMaxIdleMs && !t.busy && !hasWaiters(t)) (expired ??= []).push(t.name);
     }
+    if (expired === null) return;
+    for (const name of expired) {
+      this.topics.delete(name);
+      this.listener.onTopicExpired(name);
+    }
+  }
+
+  /** Milliseconds until the next refresh is due for age, to bound the sender's sleep. */
+  nextRefreshDelayMs(nowMs: number): number {
+    if (this.topics.size === 0 || this.lastRefreshMs === 0) return Number.POSITIVE_INFINITY;
+    return Math.max(this.lastRefreshMs + this.options.metadataMaxAgeMs - nowMs, 0);
   }
 
   private scheduleRetry(): void {
@@ -181,27 +134,24 @@ export class Metadata implements LeaderView {
 
   private async refresh(): Promise<void> {
     this.needUpdate = false;
-    const wanted = new Set<string>([...this.lastUsed.keys(), ...this.waiters.map((w) => w.topic)]);
+    const wanted = [...this.topics.values()].map((t) => ({ name: t.name, topicId: ZERO_UUID }));
     try {
       const node = await this.connections.any();
       const version = node.versionFor(MetadataApi);
       const response = await node.request(
         MetadataApi,
         version,
-        {
-          topics: [...wanted].map((name) => ({ name, topicId: ZERO_UUID })),
-          allowAutoTopicCreation: this.options.allowAutoCreateTopics,
-          includeTopicAuthorizedOperations: false,
-        },
+        { topics: wanted, allowAutoTopicCreation: this.options.allowAutoCreateTopics, includeTopicAuthorizedOperations: false },
         { timeoutMs: this.options.requestTimeoutMs },
       );
+      if (this.closed) return;
       this.apply(response, Date.now());
-      this.failedAttempts = 0;
-      this.lastError = null;
     } catch (e) {
+      if (this.closed) return;
       this.failedAttempts++;
       this.lastError = e as Error;
       this.needUpdate = true;
+      this.listener.onRefreshError(e as Error);
     }
   }
 
@@ -209,9 +159,13 @@ export class Metadata implements LeaderView {
     if (response.errorCode !== undefined && response.errorCode !== 0) {
       // a whole-response error (REBOOTSTRAP_REQUIRED in 4.x): keep the old view and try again
       this.needUpdate = true;
+      this.failedAttempts++;
       this.lastError = new KafkaProtocolError(response.errorCode);
+      this.listener.onRefreshError(this.lastError);
       return;
     }
+    this.failedAttempts = 0;
+    this.lastError = null;
     this.clusterId = response.clusterId ?? null;
     const brokers = new Map<number, BrokerAddress>();
     for (const b of response.brokers) brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null });
@@ -222,82 +176,58 @@ export class Metadata implements LeaderView {
     for (const t of response.topics) {
       const name = t.name;
       if (name === null) continue;
+      const state = this.topics.get(name);
+      if (state === undefined) continue; // dropped while the request was out
       if (t.errorCode !== 0) {
         const info = protocolErrorInfo(t.errorCode);
-        if (!info.retriable) this.failWaiters(name, new InvalidRecordError(`topic ${name}: ${new KafkaProtocolError(t.errorCode).message}`));
+        if (!info.retriable) this.listener.onTopicError(state, new InvalidRecordError(`topic ${name}: ${new KafkaProtocolError(t.errorCode).message}`));
         else this.needUpdate = true; // e.g. LEADER_NOT_AVAILABLE while an auto-created topic settles
         continue;
       }
+      const previous = state.info;
       const partitions: PartitionInfo[] = [];
       let leaderless = false;
       for (const p of t.partitions) {
-        partitions[p.partitionIndex] = { partition: p.partitionIndex, leaderId: p.errorCode === 0 || p.leaderId >= 0 ? p.leaderId : -1, leaderEpoch: p.leaderEpoch ?? -1 };
-        if (p.leaderId < 0) leaderless = true;
+        const epoch = p.leaderEpoch ?? -1;
+        const known = previous?.partitions[p.partitionIndex];
+        if (known !== undefined && epoch >= 0 && known.leaderEpoch > epoch) {
+          // a broker behind a leader change we already know of: never move back to an older epoch
+          partitions[p.partitionIndex] = known;
+          this.needUpdate = true;
+          continue;
+        }
+        const leaderId = p.errorCode === 0 || p.leaderId >= 0 ? p.leaderId : -1;
+        partitions[p.partitionIndex] = { partition: p.partitionIndex, leaderId, leaderEpoch: epoch };
+        if (leaderId < 0) leaderless = true;
       }
       if (leaderless) this.needUpdate = true;
-      this.topics.set(name, { name, topicId: t.topicId ?? ZERO_UUID, partitions });
+      this.topics.setInfo(state, { name, topicId: t.topicId ?? ZERO_UUID, partitions });
     }
-    this.rebuildIndex();
-
-    const still: TopicWaiter[] = [];
-    for (const w of this.waiters) {
-      const info = this.topics.get(w.topic);
-      if (info !== undefined && info.partitions.length > 0) {
-        clearTimeout(w.timer);
-        if (w.partition === undefined || w.partition < info.partitions.length) w.resolve(info);
-        // fresh metadata taken after the send: the partition does not exist, so fail fast
-        else w.reject(new InvalidRecordError(`partition ${w.partition} of topic ${w.topic} does not exist: the topic has ${info.partitions.length} partitions`));
-        continue;
-      }
-      still.push(w);
-    }
-    this.waiters = still;
-    this.onUpdate();
+    this.listener.onUpdate();
   }
 
-  /** Applies a leader hint from a Produce response (v10+ CurrentLeader and NodeEndpoints). */
+  /** Applies a leader hint from a Produce response (v10+ CurrentLeader and NodeEndpoints), if newer. */
   updateLeader(topic: string, partition: number, leaderId: number, leaderEpoch: number, endpoint?: BrokerAddress): void {
-    const info = this.topics.get(topic);
+    const state = this.topics.get(topic);
+    const info = state?.info;
     const current = info?.partitions[partition];
-    if (info === undefined || current === undefined || leaderEpoch <= current.leaderEpoch) return;
+    if (state === undefined || info === undefined || current === undefined || leaderEpoch <= current.leaderEpoch) return;
     if (endpoint !== undefined) this.brokers.set(endpoint.nodeId, endpoint);
     if (!this.brokers.has(leaderId)) return;
     const partitions = info.partitions.slice();
     partitions[partition] = { partition, leaderId, leaderEpoch };
-    this.topics.set(topic, { ...info, partitions });
-    this.rebuildIndex();
+    this.topics.setInfo(state, { ...info, partitions });
+    this.listener.onUpdate();
   }
 
-  private failWaiters(topic: string, error: Error): void {
-    this.waiters = this.waiters.filter((w) => {
-      if (w.topic !== topic) return true;
-      clearTimeout(w.timer);
-      w.reject(error);
-      return false;
-    });
-    this.lastUsed.delete(topic);
-  }
-
-  private rebuildIndex(): void {
-    const byNode = new Map<number, TopicPartition[]>();
-    for (const t of this.topics.values()) {
-      for (const p of t.partitions) {
-        if (p === undefined || p.leaderId < 0) continue;
-        let list = byNode.get(p.leaderId);
-        if (list === undefined) byNode.set(p.leaderId, (list = []));
-        list.push({ topic: t.name, partition: p.partition });
-      }
-    }
-    this.byNode = byNode;
-  }
-
-  close(error: Error): void {
+  close(): void {
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    for (const w of this.waiters) {
-      clearTimeout(w.timer);
-      w.reject(error);
-    }
-    this.waiters = [];
+    this.retryTimer = null;
   }
+}
+
+/** Whether an error means retrying will not help (authentication failed, for one). */
+export function isFatalClusterError(error: Error | null): boolean {
+  return error instanceof KafkaError && !error.retriable && error.code === 'AUTHENTICATION_FAILED';
 }

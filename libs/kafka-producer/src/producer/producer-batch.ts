@@ -1,5 +1,6 @@
 import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
 import type { RecordHeader } from '../protocol/records/record-batch';
+import type { PartitionState } from './topic-state';
 import type { RecordMetadata } from './types';
 
 export type BatchState = 'open' | 'compressing' | 'closed' | 'in-flight' | 'succeeded' | 'failed';
@@ -32,15 +33,31 @@ export class ProducerBatch {
   private readonly keySizes: number[] = [];
   private readonly valueSizes: number[] = [];
 
+  readonly topic: string;
+  readonly partition: number;
+  /**
+   * Position among the partition's batches: retried batches go back into the queue in this order, so
+   * two failed batches of a partition are resent in the order they were created. Integers for new
+   * batches; a split divides its batch's interval [order, order + orderWidth) among the parts.
+   */
+  order = 0;
+  orderWidth = 1;
+  /**
+   * Creation number for flush(): a flush waits for the batches numbered up to the last one that existed
+   * when it started. Split parts keep their batch's number.
+   */
+  id = 0;
+
   constructor(
-    readonly topic: string,
-    readonly partition: number,
+    readonly partitionState: PartitionState,
     /** The memory the batch is built in; goes back to the BufferPool when the batch completes. */
     readonly buffer: Buffer,
     readonly createdMs: number,
     /** False for batches made by a split, which Java allocates outside the pool too. */
     readonly pooled = true,
   ) {
+    this.topic = partitionState.topic;
+    this.partition = partitionState.partition;
     this.builder = new RecordBatchBuilder(buffer);
   }
 
@@ -86,30 +103,36 @@ export class ProducerBatch {
   }
 
   /**
-   * Stops appends and writes the header (compressing first when a codec is set); later attempts
-   * resend the same bytes.
-   */
-  /**
    * Starts compressing on the thread pool (large batches, so the event loop does not stall); the batch
-   * takes no appends meanwhile and is drained once `bytes` is set. Falls back to `fallback` on error.
+   * takes no appends meanwhile and is drained once `bytes` is set. Falls back to `fallback` when the
+   * thread pool fails; `done` gets the error when the fallback fails too (the batch is then unusable).
    */
-  closeAsync(compress: (builder: RecordBatchBuilder) => Promise<Buffer>, fallback: (builder: RecordBatchBuilder) => Buffer, done: () => void): void {
+  closeAsync(compress: (builder: RecordBatchBuilder) => Promise<Buffer>, fallback: (builder: RecordBatchBuilder) => Buffer, done: (error: Error | null) => void): void {
     if (this.bytes !== null || this.state === 'compressing') return;
     this.state = 'compressing';
     compress(this.builder).then(
       (bytes) => {
         this.bytes = bytes;
         this.state = 'closed';
-        done();
+        done(null);
       },
       () => {
         this.state = 'open';
-        this.close(fallback);
-        done();
+        try {
+          this.close(fallback);
+        } catch (e) {
+          done(e as Error);
+          return;
+        }
+        done(null);
       },
     );
   }
 
+  /**
+   * Stops appends and writes the header (compressing first when a codec is set); later attempts
+   * resend the same bytes. Throws what the codec throws, leaving the batch open and unchanged.
+   */
   close(compress?: (builder: RecordBatchBuilder) => Buffer): Buffer {
     if (this.bytes === null) {
       this.bytes = compress === undefined ? this.builder.close() : compress(this.builder);

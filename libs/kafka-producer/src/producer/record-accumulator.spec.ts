@@ -1,73 +1,78 @@
-import { RecordAccumulator, type LeaderView, type TopicPartition } from './record-accumulator';
+import { RecordAccumulator, type AccumulatorConfig, type BatchCodec } from './record-accumulator';
+import { ProducerTopics, type PartitionState } from './topic-state';
 import type { RecordMetadata } from './types';
+import type { ProducerBatch } from './producer-batch';
 
-const config = { batchSize: 1024, bufferMemory: 4096, lingerMs: 5, retryBackoffMs: 100, retryBackoffMaxMs: 1000, deliveryTimeoutMs: 120000 };
-const leaders = (map: Record<string, number>): LeaderView => ({
-  leaderFor: (t, p) => map[`${t}-${p}`] ?? -1,
-  partitionsLedBy: (node) =>
-    Object.entries(map)
-      .filter(([, n]) => n === node)
-      .map(([tp]) => ({ topic: tp.slice(0, tp.lastIndexOf('-')), partition: Number(tp.slice(tp.lastIndexOf('-') + 1)) })),
-});
-const notMuted = (_tp: TopicPartition): boolean => false;
-const handlers = (): [(m: RecordMetadata) => void, (e: Error) => void, { ok: RecordMetadata[]; errors: Error[] }] => {
+const config: AccumulatorConfig = { batchSize: 1024, bufferMemory: 4096, lingerMs: 5, retryBackoffMs: 100, retryBackoffMaxMs: 1000, deliveryTimeoutMs: 120000 };
+
+/** Topics with the given leader per partition, and an accumulator over them. */
+function setup(cfg: AccumulatorConfig, layout: Record<string, number[]>, codec: BatchCodec | null = null) {
+  const topics = new ProducerTopics();
+  for (const [name, leaders] of Object.entries(layout)) {
+    topics.setInfo(topics.getOrCreate(name), { name, topicId: Buffer.alloc(16), partitions: leaders.map((leaderId, partition) => ({ partition, leaderId, leaderEpoch: 0 })) });
+  }
+  const progress = jest.fn();
+  const acc = new RecordAccumulator(cfg, { topics, codec, onProgress: progress });
+  const ps = (t: string, p: number): PartitionState => topics.getOrCreate(t).partition(p);
+  return { acc, topics, ps, progress };
+}
+
+const notMuted = (): boolean => false;
+function handlers(): [(m: RecordMetadata) => void, (e: Error) => void, { ok: RecordMetadata[]; errors: Error[] }] {
   const out = { ok: [] as RecordMetadata[], errors: [] as Error[] };
   return [(m) => out.ok.push(m), (e) => out.errors.push(e), out];
-};
-const value = (n: number): Buffer => Buffer.alloc(n, 7);
+}
+const value = (n: number, fill = 7): Buffer => Buffer.alloc(n, fill);
 
 describe('RecordAccumulator', () => {
   it('is not ready before linger, ready after it, and ready at once for a full batch', () => {
-    const acc = new RecordAccumulator(config);
+    const { acc, ps } = setup(config, { t: [1] });
     const [res, rej] = handlers();
-    acc.append('t', 0, 1000, null, value(10), null, res, rej, 1000, 61000);
-    const view = leaders({ 't-0': 1 });
-    expect(acc.ready(view, 1001).readyNodes.size).toBe(0);
-    expect(acc.ready(view, 1001).nextReadyCheckDelayMs).toBe(4);
-    expect([...acc.ready(view, 1005).readyNodes]).toEqual([1]);
-    for (let i = 0; i < 20; i++) acc.append('t', 0, 1000, null, value(100), null, res, rej, 1001, 61000);
-    expect([...acc.ready(view, 1001).readyNodes]).toEqual([1]);
+    acc.append(ps('t', 0), false, 1000, null, value(10), null, res, rej, 1000, 61000);
+    expect(acc.ready(1001).readyNodes.size).toBe(0);
+    expect(acc.ready(1001).nextReadyCheckDelayMs).toBe(4);
+    expect([...acc.ready(1005).readyNodes]).toEqual([1]);
+    for (let i = 0; i < 20; i++) acc.append(ps('t', 0), false, 1000, null, value(100), null, res, rej, 1001, 61000);
+    expect([...acc.ready(1001).readyNodes]).toEqual([1]);
   });
 
   it('reports topics whose leader is unknown', () => {
-    const acc = new RecordAccumulator(config);
+    const { acc, ps } = setup(config, { lost: [-1] });
     const [res, rej] = handlers();
-    acc.append('lost', 0, 1, null, value(1), null, res, rej, 1, 1000);
-    expect([...acc.ready(leaders({}), 100).unknownLeaderTopics]).toEqual(['lost']);
+    acc.append(ps('lost', 0), false, 1, null, value(1), null, res, rej, 1, 1000);
+    expect([...acc.ready(100).unknownLeaderTopics]).toEqual(['lost']);
   });
 
   it('drains one batch per partition per node, bounded by maxRequestSize, resuming round-robin', () => {
-    const acc = new RecordAccumulator({ ...config, bufferMemory: 1 << 20 });
+    const { acc, ps } = setup({ ...config, bufferMemory: 1 << 20 }, { t: [1, 1, 1] });
     const [res, rej] = handlers();
-    for (const p of [0, 1, 2]) for (let i = 0; i < 12; i++) acc.append('t', p, 1, null, value(100), null, res, rej, 1, 1000);
-    const view = leaders({ 't-0': 1, 't-1': 1, 't-2': 1 });
-    const first = acc.drain(view, [1], 2500, 100, notMuted).get(1)!;
+    for (const p of [0, 1, 2]) for (let i = 0; i < 12; i++) acc.append(ps('t', p), false, 1, null, value(100), null, res, rej, 1, 1000);
+    const first = acc.drain([1], 2500, 100, notMuted).get(1)!;
     expect(first.map((b) => b.partition)).toEqual([0, 1]);
     // partition 2's full batch first (the walk resumes after 1), then the small second batches of 0 and 1
-    const second = acc.drain(view, [1], 2500, 100, notMuted).get(1)!;
+    const second = acc.drain([1], 2500, 100, notMuted).get(1)!;
     expect(second.map((b) => b.partition)).toEqual([2, 0, 1]);
     expect(second[1].recordCount).toBeLessThan(first[0].recordCount);
   });
 
   it('queues appends when memory is short, keeps their order, and serves them when memory returns', () => {
-    const acc = new RecordAccumulator({ ...config, bufferMemory: 2048 });
+    const { acc, ps } = setup({ ...config, bufferMemory: 2048 }, { t: [1] });
     const [res, rej, out] = handlers();
-    const view = leaders({ 't-0': 1 });
-    for (let i = 0; i < 18; i++) acc.append('t', 0, 1, null, value(100), null, res, rej, 1, 60000);
+    for (let i = 0; i < 18; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
     expect(acc.waitingForMemory).toBeGreaterThan(0);
     // a waiting append makes the partition sendable at once (Java's "exhausted")
-    expect([...acc.ready(view, 1).readyNodes]).toEqual([1]);
-    const batch = acc.drain(view, [1], 1 << 20, 1, notMuted).get(1)![0];
-    batch.succeed(0n, -1);
-    acc.completed(batch);
+    expect([...acc.ready(1).readyNodes]).toEqual([1]);
+    const batch = acc.drain([1], 1 << 20, 1, notMuted).get(1)![0];
+    acc.complete(batch, 0n, -1);
     expect(acc.waitingForMemory).toBe(0);
     expect(out.ok.map((m) => m.offset)).toEqual(Array.from({ length: out.ok.length }, (_, i) => BigInt(i)));
+    acc.close();
   });
 
   it('fails appends that wait for memory past their deadline with BufferExhaustedError', async () => {
-    const acc = new RecordAccumulator({ ...config, bufferMemory: 1024 });
+    const { acc, ps } = setup({ ...config, bufferMemory: 1024 }, { t: [1] });
     const [res, rej, out] = handlers();
-    for (let i = 0; i < 12; i++) acc.append('t', 0, 1, null, value(100), null, res, rej, Date.now(), Date.now() + 20);
+    for (let i = 0; i < 12; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, Date.now(), Date.now() + 20);
     await new Promise((r) => setTimeout(r, 50));
     expect(out.errors.length).toBeGreaterThan(0);
     expect(out.errors[0].name).toBe('BufferExhaustedError');
@@ -75,50 +80,130 @@ describe('RecordAccumulator', () => {
   });
 
   it('bounds the sends waiting for memory too: beyond another bufferMemory of bytes they fail at once', () => {
-    const acc = new RecordAccumulator({ ...config, bufferMemory: 2048 });
+    const { acc, ps } = setup({ ...config, bufferMemory: 2048 }, { t: [1] });
     const [res, rej, out] = handlers();
-    for (let i = 0; i < 100; i++) acc.append('t', 0, 1, null, value(100), null, res, rej, 1, 60000);
+    for (let i = 0; i < 100; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
     expect(acc.waitingForMemory).toBeGreaterThan(0);
     expect(acc.waitingForMemory).toBeLessThanOrEqual(Math.ceil(2048 / 100));
     expect(out.errors.length).toBeGreaterThan(0);
     expect(out.errors[0].message).toMatch(/outpacing the brokers/);
-    acc.abortPending(new Error('closed'));
+    acc.abortUndrained(new Error('closed'));
+    acc.close();
   });
 
-  it('flush resolves only when the batches that existed at the call completed', async () => {
-    const acc = new RecordAccumulator(config);
+  it('flush stays pending until the batches that existed at the call completed, and ignores later ones', async () => {
+    const { acc, ps } = setup(config, { t: [1, 1] });
     const [res, rej] = handlers();
-    acc.append('t', 0, 1, null, value(10), null, res, rej, 1, 1000);
+    acc.append(ps('t', 0), false, 1, null, value(10), null, res, rej, 1, 1000);
     let flushed = false;
     const f = acc.flush().then(() => (flushed = true));
     expect(acc.isFlushing).toBe(true);
-    acc.append('t', 1, 1, null, value(10), null, res, rej, 1, 1000);
-    const batches = acc.drain(leaders({ 't-0': 1, 't-1': 1 }), [1], 1 << 20, 1, notMuted).get(1)!;
-    const first = batches.find((b) => b.partition === 0)!;
-    first.succeed(0n, -1);
-    acc.completed(first);
+    acc.append(ps('t', 1), false, 1, null, value(10), null, res, rej, 1, 1000);
+    const batches = acc.drain([1], 1 << 20, 1, notMuted).get(1)!;
+    await Promise.resolve();
+    expect(flushed).toBe(false);
+    acc.complete(batches.find((b) => b.partition === 0)!, 0n, -1);
+    await f;
+    expect(flushed).toBe(true);
+    expect(acc.incompleteCount).toBe(1); // the later batch does not hold the flush up
+  });
+
+  it('flush also waits for the records waiting for memory at the call, and the batches they land in', async () => {
+    const { acc, ps } = setup({ ...config, bufferMemory: 2048 }, { t: [1] });
+    const [res, rej, out] = handlers();
+    for (let i = 0; i < 25; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
+    const waiting = acc.waitingForMemory;
+    expect(waiting).toBeGreaterThan(0);
+    let flushed = false;
+    const f = acc.flush().then(() => (flushed = true));
+    // complete batches one by one: the flush must not resolve while any of the 25 records is pending
+    for (let round = 0; round < 10 && out.ok.length < 25; round++) {
+      const drained = acc.drain([1], 1 << 20, 1, notMuted).get(1) ?? [];
+      for (const b of drained) acc.complete(b, BigInt(out.ok.length), -1);
+      await Promise.resolve();
+      if (out.ok.length < 25) expect(flushed).toBe(false);
+    }
+    await f;
+    expect(out.ok).toHaveLength(25);
+    expect(out.errors).toHaveLength(0);
+  });
+
+  it('flush after a split waits for every part (the parts keep the batch creation id)', async () => {
+    const { acc, ps } = setup({ ...config, batchSize: 8192, bufferMemory: 1 << 20 }, { t: [1], u: [1] });
+    const [res, rej, out] = handlers();
+    for (let i = 0; i < 40; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 1000);
+    acc.append(ps('u', 0), false, 1, null, value(100), null, res, rej, 1, 1000);
+    let flushed = false;
+    const f = acc.flush().then(() => (flushed = true));
+    const drained = acc.drain([1], 1 << 20, 1, notMuted).get(1)!;
+    const big = drained.find((b) => b.topic === 't')!;
+    expect(acc.splitAndReenqueue(big)).toBeGreaterThan(1);
+    acc.complete(drained.find((b) => b.topic === 'u')!, 0n, -1);
+    const [part] = acc.drain([1], 1 << 20, 1, notMuted).get(1)!;
+    acc.complete(part, 0n, -1);
+    await Promise.resolve();
+    expect(flushed).toBe(false);
+    while (out.ok.length < 41) for (const b of acc.drain([1], 1 << 20, 1, notMuted).get(1) ?? []) acc.complete(b, 0n, -1);
     await f;
     expect(flushed).toBe(true);
   });
 
+  it('re-enqueues retried batches in creation order, ahead of newer batches', () => {
+    const { acc, ps } = setup({ ...config, bufferMemory: 1 << 20 }, { t: [1] });
+    const [res, rej] = handlers();
+    const drained: ProducerBatch[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 5; j++) acc.append(ps('t', 0), false, 1, null, value(100, i), null, res, rej, 1, 1000);
+      drained.push(...acc.drain([1], 1 << 20, 1, notMuted).get(1)!);
+    }
+    acc.append(ps('t', 0), false, 1, null, value(100, 9), null, res, rej, 1, 1000);
+    // responses in order: batch 0 fails, then batch 1 fails; both go back before the newest batch
+    acc.reenqueue(drained[0], 2);
+    acc.reenqueue(drained[1], 2);
+    expect(ps('t', 0).queue.map((b) => b.id)).toEqual([drained[0].id, drained[1].id, drained[2].id + 1]);
+  });
+
   it('splits a batch into smaller ones carrying the same records and handlers, in order', () => {
-    const acc = new RecordAccumulator({ ...config, batchSize: 8192, bufferMemory: 1 << 20 });
+    const { acc, ps } = setup({ ...config, batchSize: 8192, bufferMemory: 1 << 20 }, { t: [1] });
     const [res, rej, out] = handlers();
-    for (let i = 0; i < 40; i++) acc.append('t', 0, 1000 + i, Buffer.from(`k${i}`), value(100), null, res, rej, 1, 1000);
-    const view = leaders({ 't-0': 1 });
-    const [big] = acc.drain(view, [1], 1 << 20, 1, notMuted).get(1)!;
+    for (let i = 0; i < 40; i++) acc.append(ps('t', 0), false, 1000 + i, Buffer.from(`k${i}`), value(100), null, res, rej, 1, 1000);
+    const [big] = acc.drain([1], 1 << 20, 1, notMuted).get(1)!;
     const parts = acc.splitAndReenqueue(big);
     expect(parts).toBeGreaterThan(1);
     let offset = 0n;
     for (let i = 0; i < parts; i++) {
-      const [b] = acc.drain(view, [1], 1 << 20, 1, notMuted).get(1)!;
-      b.succeed(offset, -1);
+      const [b] = acc.drain([1], 1 << 20, 1, notMuted).get(1)!;
+      acc.complete(b, offset, -1);
       offset += BigInt(b.recordCount);
-      acc.completed(b);
     }
     expect(out.ok).toHaveLength(40);
     expect(out.ok.map((m) => m.timestamp)).toEqual(Array.from({ length: 40 }, (_, i) => 1000 + i));
     expect(out.ok.map((m) => m.offset)).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(i)));
+    expect(acc.incompleteCount).toBe(0);
+  });
+
+  it('a codec that throws fails only the batch it was compressing, with a typed error, and frees its memory', () => {
+    let calls = 0;
+    const codec: BatchCodec = {
+      name: 'test',
+      compress: (b) => {
+        if (calls++ === 0) throw new Error('codec exploded');
+        return b.close();
+      },
+      compressAsync: async (b) => b.close(),
+      asyncThreshold: Number.POSITIVE_INFINITY,
+      decompress: (_c, input) => input,
+    };
+    const { acc, ps } = setup({ ...config, bufferMemory: 1 << 20 }, { t: [1, 1] }, codec);
+    const [res, rej, out] = handlers();
+    acc.append(ps('t', 0), false, 1, null, value(10), null, res, rej, 1, 1000);
+    acc.append(ps('t', 1), false, 1, null, value(10), null, res, rej, 1, 1000);
+    const drained = acc.drain([1], 1 << 20, 1, notMuted).get(1)!;
+    expect(drained.map((b) => b.partition)).toEqual([1]);
+    expect(out.errors).toHaveLength(1);
+    expect(out.errors[0]).toMatchObject({ code: 'COMPRESSION_FAILED', retriable: false });
+    acc.complete(drained[0], 0n, -1);
+    expect(acc.pool.availableMemory).toBe(acc.pool.totalMemory);
     expect(acc.incompleteCount).toBe(0);
   });
 });

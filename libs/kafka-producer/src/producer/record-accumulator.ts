@@ -1,25 +1,15 @@
 import type { RecordHeader } from '../protocol/records/record-batch';
 import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
-import { decodeRecordBatch, type Decompress } from '../protocol/records/record-batch-decoder';
+import type { Decompress } from '../protocol/records/record-batch-decoder';
+import { splitBatch } from './batch-splitter';
 import { BufferExhaustedError, BufferPool } from './buffer-pool';
 import type { BuiltInPartitioner } from './built-in-partitioner';
-import type { TopicInfo } from './metadata';
+import { BatchCompressionError } from './errors';
+import { MemoryWaits, WaitBudget, type MemoryWait } from './memory-waits';
 import type { ProducerMetrics } from './metrics';
 import { ProducerBatch } from './producer-batch';
+import type { PartitionState, ProducerTopics } from './topic-state';
 import type { RecordMetadata } from './types';
-
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
-
-/** What the accumulator needs to know of the cluster: who leads what. */
-export interface LeaderView {
-  /** Leader node id of a partition, or -1 when unknown. */
-  leaderFor(topic: string, partition: number): number;
-  /** Partitions a node leads, in a stable order (drain walks them round-robin). */
-  partitionsLedBy(nodeId: number): readonly TopicPartition[];
-}
 
 export interface AccumulatorConfig {
   readonly batchSize: number;
@@ -30,6 +20,29 @@ export interface AccumulatorConfig {
   readonly deliveryTimeoutMs: number;
 }
 
+/** The configured compression codec, as the accumulator uses it. */
+export interface BatchCodec {
+  readonly name: string;
+  compress(builder: RecordBatchBuilder): Buffer;
+  /** On the thread pool; used for batches of at least `asyncThreshold` bytes. */
+  compressAsync(builder: RecordBatchBuilder): Promise<Buffer>;
+  readonly asyncThreshold: number;
+  /** For splitting a compressed batch. */
+  readonly decompress: Decompress;
+}
+
+export interface AccumulatorParts {
+  readonly topics: ProducerTopics;
+  readonly partitioner?: BuiltInPartitioner;
+  readonly metrics?: ProducerMetrics;
+  /** Null for compressionType none. */
+  readonly codec?: BatchCodec | null;
+  /** Wakes the sender: queued appends or asynchronous compression made progress. */
+  readonly onProgress: () => void;
+  /** Told of every batch failed for good (the sender keeps the last error for health). */
+  readonly onBatchFailed?: (batch: ProducerBatch, error: Error) => void;
+}
+
 export interface ReadyCheck {
   readonly readyNodes: Set<number>;
   /** Milliseconds until a partition that is not ready yet may become ready (linger or backoff). */
@@ -38,25 +51,15 @@ export interface ReadyCheck {
 }
 
 /** tryAppend's answer when the sticky partition should move on before a new batch is started. */
-const SWITCH_PARTITION = Symbol('switch-partition');
+const SWITCH_PARTITION = 1;
+const NO_MEMORY = 2;
 
-/** An append waiting for buffer memory; kept in FIFO order so records of a partition never reorder. */
-interface PendingAppend {
-  readonly topic: string;
-  readonly partition: number;
-  readonly timestamp: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: RecordHeader[] | null;
-  readonly resolve: (metadata: RecordMetadata) => void;
-  readonly reject: (error: Error) => void;
-  readonly enqueuedMs: number;
-  readonly deadlineMs: number;
-  readonly size: number;
-}
-
-interface FlushWaiter {
-  readonly upToBatchId: number;
+interface FlushBarrier {
+  /** Phase 1: every memory wait with a smaller seq must have left the queue. */
+  memorySeq: number;
+  /** Phase 2: batches with id <= upTo still incomplete; -1 while in phase 1. */
+  upTo: number;
+  remaining: number;
   readonly resolve: () => void;
 }
 
@@ -64,49 +67,52 @@ interface FlushWaiter {
  * Per-partition queues of ProducerBatch, as in the Java RecordAccumulator. Only the last batch of a
  * queue accepts appends; the sender takes batches from the front. A partition is sendable when its
  * first batch is full (or more than one is queued), its linger has passed, a flush or close is under
- * way, or its retry backoff has passed.
+ * way, someone waits for memory, or its retry backoff has passed.
+ *
+ * The accumulator also owns the end of every batch: `complete` and `fail` settle its records, give its
+ * memory back and move flushes on, whoever decided the outcome (sender, expiry, codec, close).
  */
 export class RecordAccumulator {
-  private readonly queues = new Map<string, Map<number, ProducerBatch[]>>();
-  /** Every batch not yet succeeded or failed, in creation order (Map keeps insertion order). */
-  private readonly incomplete = new Map<ProducerBatch, number>();
+  readonly pool: BufferPool;
+  readonly waitBudget: WaitBudget;
+  private readonly memoryWaits: MemoryWaits;
+  private readonly incomplete = new Set<ProducerBatch>();
   private nextBatchId = 0;
   private flushesInProgress = 0;
-  private readonly flushWaiters: FlushWaiter[] = [];
+  private barriers: FlushBarrier[] = [];
   private readonly drainIndex = new Map<number, number>();
-  private closed = false;
-  readonly pool: BufferPool;
-  /** FIFO of appends waiting for memory: entries [pendingHead, length); O(1) at both ends. */
-  private pending: PendingAppend[] = [];
-  private pendingHead = 0;
-  private pendingBytes = 0;
-  private pendingTimer: NodeJS.Timeout | null = null;
-  private pendingTimerAt = Number.POSITIVE_INFINITY;
-  /** Compresses a batch as it is closed; unset for compressionType none. */
-  compress: ((builder: RecordBatchBuilder) => Buffer) | undefined;
-  /** Compresses a batch on the thread pool; used for batches of at least asyncCompressionThreshold bytes. */
-  compressAsync: ((builder: RecordBatchBuilder) => Promise<Buffer>) | undefined;
-  asyncCompressionThreshold = Number.POSITIVE_INFINITY;
-  /** Decompresses a batch that must be split; unset for compressionType none. */
-  decompress: Decompress | undefined;
-  /** Wakes the sender when queued appends made progress. */
-  onProgress: () => void = () => undefined;
-  /** Sticky/adaptive choice for keyless records; fed queue sizes by ready(). */
-  partitioner: BuiltInPartitioner | undefined;
-  metrics: ProducerMetrics | undefined;
+  private closing = false;
+  private readonly topics: ProducerTopics;
+  private readonly partitioner: BuiltInPartitioner | undefined;
+  private readonly metrics: ProducerMetrics | undefined;
+  private readonly codec: BatchCodec | null;
+  private readonly onProgress: () => void;
+  private readonly onBatchFailed: (batch: ProducerBatch, error: Error) => void;
+  /** Set by tryAppend: whether the append just done should wake the sender (new or full batch). */
+  private appendWakes = false;
 
-  constructor(private readonly config: AccumulatorConfig) {
-    this.pool = new BufferPool(config.bufferMemory, config.batchSize);
-    this.pool.onRelease = () => this.servePending(Date.now());
+  constructor(
+    private readonly config: AccumulatorConfig,
+    parts: AccumulatorParts,
+  ) {
+    this.topics = parts.topics;
+    this.partitioner = parts.partitioner;
+    this.metrics = parts.metrics;
+    this.codec = parts.codec ?? null;
+    this.onProgress = parts.onProgress;
+    this.onBatchFailed = parts.onBatchFailed ?? (() => undefined);
+    this.pool = new BufferPool(config.bufferMemory, config.batchSize, () => this.serveMemoryWaits(Date.now()));
+    this.waitBudget = new WaitBudget(config.bufferMemory, () => this.pool.availableMemory);
+    this.memoryWaits = new MemoryWaits(
+      this.waitBudget,
+      (e, now) => this.expireMemoryWait(e, now),
+      () => this.advanceBarriers(),
+    );
   }
 
   /** Appends waiting for memory (Java's waiting-threads). */
   get waitingForMemory(): number {
-    return this.pending.length - this.pendingHead;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
+    return this.memoryWaits.size;
   }
 
   /** Batches not yet completed, queued or in flight. */
@@ -114,14 +120,18 @@ export class RecordAccumulator {
     return this.incomplete.size;
   }
 
+  get isFlushing(): boolean {
+    return this.flushesInProgress > 0;
+  }
+
   /** Records and bytes still queued in the accumulator (not in flight), for health snapshots. */
   queuedStats(): { records: number; bytes: number; batches: number } {
     let records = 0;
     let bytes = 0;
     let batches = 0;
-    for (const partitions of this.queues.values()) {
-      for (const deque of partitions.values()) {
-        for (const b of deque) {
+    for (const t of this.topics.values()) {
+      for (const ps of t.partitions.values()) {
+        for (const b of ps.queue) {
           records += b.recordCount;
           bytes += b.sizeInBytes;
           batches++;
@@ -131,29 +141,17 @@ export class RecordAccumulator {
     return { records, bytes, batches };
   }
 
-  private dequeFor(topic: string, partition: number): ProducerBatch[] {
-    let partitions = this.queues.get(topic);
-    if (partitions === undefined) {
-      partitions = new Map();
-      this.queues.set(topic, partitions);
-    }
-    let deque = partitions.get(partition);
-    if (deque === undefined) {
-      deque = [];
-      partitions.set(partition, deque);
-    }
-    return deque;
-  }
-
   /**
    * Appends a record to the partition's open batch, starting a new batch (memory from the BufferPool)
    * when it does not fit. When memory is short, the append waits in FIFO order, and so does every later
    * append, so that records of one partition keep their send order; it fails with BufferExhaustedError
-   * if no memory comes free before `deadlineMs`. Returns whether the sender should be woken now.
+   * if no memory comes free before `deadlineMs`, or at once when the waiting records already hold
+   * another bufferMemory of bytes. `sticky` says the built-in partitioner chose the partition (it may
+   * move on at a batch boundary). Returns whether the sender should be woken now.
    */
   append(
-    topic: string,
-    partition: number,
+    partition: PartitionState,
+    sticky: boolean,
     timestamp: number,
     key: Buffer | null,
     value: Buffer | null,
@@ -162,45 +160,40 @@ export class RecordAccumulator {
     reject: (error: Error) => void,
     nowMs: number,
     deadlineMs: number,
-    stickyTopic: TopicInfo | null = null,
   ): boolean {
-    if (this.pending.length === this.pendingHead) {
+    if (this.memoryWaits.isEmpty) {
+      let ps = partition;
+      let isSticky = sticky;
       for (;;) {
-        const batch = this.tryAppend(topic, partition, timestamp, key, value, headers, resolve, reject, nowMs, stickyTopic);
-        if (batch === SWITCH_PARTITION) {
+        const outcome = this.tryAppend(ps, isSticky, timestamp, key, value, headers, resolve, reject, nowMs);
+        if (outcome === SWITCH_PARTITION) {
           // the sticky partition moves on at a batch boundary (KIP-794): pick again and retry
-          partition = this.partitioner!.partition(stickyTopic!);
-          stickyTopic = null;
+          ps = ps.topicState.partition(this.partitioner!.partition(ps.topicState.info!));
+          isSticky = false;
           continue;
         }
-        if (batch !== null) return this.lastAppendWakes;
+        if (outcome !== NO_MEMORY) return this.appendWakes;
         break;
       }
     }
-    // Java's send() blocks its thread here; ours cannot, so the records waiting for memory are bounded
-    // too (by another bufferMemory of bytes): beyond that a send fails at once instead of growing the heap.
     const size = RecordBatchBuilder.estimateSize(key, value, headers);
-    if (this.pendingBytes + size > this.config.bufferMemory) {
+    if (!this.waitBudget.tryReserve(size)) {
       this.metrics?.recordBufferExhausted();
       reject(
         new BufferExhaustedError(
-          `Failed to allocate ${size} bytes: bufferMemory (${this.config.bufferMemory} bytes) is in use and sends waiting for memory already hold ${this.pendingBytes} bytes; the producer is outpacing the brokers, wait for earlier sends before sending more.`,
+          `Failed to allocate ${size} bytes: bufferMemory (${this.config.bufferMemory} bytes) is in use and sends waiting already hold ${this.waitBudget.bytes} bytes; the producer is outpacing the brokers, wait for earlier sends before sending more.`,
         ),
       );
       return false;
     }
-    this.pendingBytes += size;
-    this.pending.push({ topic, partition, timestamp, key, value, headers, resolve, reject, enqueuedMs: nowMs, deadlineMs, size });
-    if (deadlineMs < this.pendingTimerAt) this.armPendingTimer(deadlineMs);
+    this.memoryWaits.push({ partition, sticky, timestamp, key, value, headers, resolve, reject, enqueuedMs: nowMs, deadlineMs, size });
     return true; // a waiting append makes every partition sendable, which frees memory
   }
 
-  private lastAppendWakes = false;
-
-  /** Appends at once if memory allows; null (nothing done) when the pool cannot supply a new batch. */
+  /** Appends at once if memory allows; NO_MEMORY (nothing done) when the pool cannot supply a new batch. */
   private tryAppend(
-    topic: string,
-    partition: number,
+    ps: PartitionState,
+    sticky: boolean,
     timestamp: number,
     key: Buffer | null,
     value: Buffer | null,
@@ -208,100 +201,87 @@ export class RecordAccumulator {
     resolve: (metadata: RecordMetadata) => void,
     reject: (error: Error) => void,
     nowMs: number,
-    stickyTopic: TopicInfo | null = null,
-  ): ProducerBatch | typeof SWITCH_PARTITION | null {
-    const deque = this.dequeFor(topic, partition);
-    const last = deque.length > 0 ? deque[deque.length - 1] : undefined;
+  ): ProducerBatch | typeof SWITCH_PARTITION | typeof NO_MEMORY {
+    const queue = ps.queue;
+    const last = queue.length > 0 ? queue[queue.length - 1] : undefined;
     const sizeBefore = last === undefined ? 0 : last.sizeInBytes;
     if (last !== undefined && last.tryAppend(timestamp, key, value, headers, resolve, reject)) {
-      this.lastAppendWakes = deque.length > 1 || last.isFull;
-      if (stickyTopic !== null) this.partitioner?.recordAppended(stickyTopic, partition, last.sizeInBytes - sizeBefore, last.isFull);
+      this.appendWakes = queue.length > 1 || last.isFull;
+      if (sticky) this.partitioner?.recordAppended(ps.topicState.info!, ps.partition, last.sizeInBytes - sizeBefore, last.isFull);
       return last;
     }
-    if (stickyTopic !== null && this.partitioner !== undefined && this.partitioner.switchAtBatchBoundary(stickyTopic, partition)) return SWITCH_PARTITION;
+    if (sticky && this.partitioner !== undefined && this.partitioner.switchAtBatchBoundary(ps.topicState.info!, ps.partition)) return SWITCH_PARTITION;
     // A record bigger than batch.size gets a batch of its own size, as in Java.
     const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(key, value, headers));
     const buffer = this.pool.tryAllocate(size);
-    if (buffer === null) return null;
-    if (last !== undefined && last.state === 'open') last.close(this.compress);
-    const batch = new ProducerBatch(topic, partition, buffer, nowMs);
+    if (buffer === null) return NO_MEMORY;
+    // closing the old batch compresses it; a codec failure fails that batch alone
+    if (last !== undefined && last.state === 'open') this.closeBatch(last);
+    const batch = new ProducerBatch(ps, buffer, nowMs);
     if (!batch.tryAppend(timestamp, key, value, headers, resolve, reject)) {
       this.pool.deallocate(buffer);
       throw new Error(`internal: a record of estimated size ${size} did not fit a new batch of ${size} bytes`);
     }
-    deque.push(batch);
-    this.incomplete.set(batch, this.nextBatchId++);
-    this.lastAppendWakes = true;
-    if (stickyTopic !== null) this.partitioner?.recordAppended(stickyTopic, partition, batch.sizeInBytes, batch.isFull);
+    batch.id = this.nextBatchId++;
+    batch.order = batch.id;
+    queue.push(batch);
+    this.incomplete.add(batch);
+    this.appendWakes = true;
+    if (sticky) this.partitioner?.recordAppended(ps.topicState.info!, ps.partition, batch.sizeInBytes, batch.isFull);
     return batch;
   }
 
+  /**
+   * Closes a batch (compressing it). If the codec throws, the batch is taken out of its queue and fails
+   * with a BatchCompressionError; returns false then.
+   */
+  private closeBatch(batch: ProducerBatch): boolean {
+    try {
+      batch.close(this.codec === null ? undefined : (b) => this.codec!.compress(b));
+      return true;
+    } catch (e) {
+      this.removeFromQueue(batch);
+      this.fail(batch, new BatchCompressionError(batch.topic, batch.partition, this.codec?.name ?? 'none', e));
+      return false;
+    }
+  }
+
+  private removeFromQueue(batch: ProducerBatch): void {
+    const queue = batch.partitionState.queue;
+    const i = queue.indexOf(batch);
+    if (i >= 0) queue.splice(i, 1);
+  }
+
   /** Serves waiting appends in order for as long as memory allows. */
-  private servePending(nowMs: number): void {
+  private serveMemoryWaits(nowMs: number): void {
     let served = false;
-    while (this.pendingHead < this.pending.length) {
-      const p = this.pending[this.pendingHead];
-      if (this.tryAppend(p.topic, p.partition, p.timestamp, p.key, p.value, p.headers, p.resolve, p.reject, nowMs) === null) break;
-      this.metrics?.recordBufferWait((nowMs - p.enqueuedMs) * 1e6);
-      this.pending[this.pendingHead++] = undefined as unknown as PendingAppend;
-      this.pendingBytes -= p.size;
+    for (let e = this.memoryWaits.peek(); e !== undefined; e = this.memoryWaits.peek()) {
+      let ps = e.partition;
+      let sticky = e.sticky;
+      let outcome = this.tryAppend(ps, sticky, e.timestamp, e.key, e.value, e.headers, e.resolve, e.reject, nowMs);
+      while (outcome === SWITCH_PARTITION) {
+        ps = ps.topicState.partition(this.partitioner!.partition(ps.topicState.info!));
+        sticky = false;
+        outcome = this.tryAppend(ps, sticky, e.timestamp, e.key, e.value, e.headers, e.resolve, e.reject, nowMs);
+      }
+      if (outcome === NO_MEMORY) break;
+      this.metrics?.recordBufferWait((nowMs - e.enqueuedMs) * 1e6);
+      this.memoryWaits.shift();
       served = true;
     }
     if (!served) return;
-    if (this.pendingHead === this.pending.length) {
-      this.pending = [];
-      this.pendingHead = 0;
-      this.clearPendingTimer();
-    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.pendingHead);
-      this.pendingHead = 0;
-    }
-    // an armed timer may now fire early for an entry already served; it only rescans and re-arms
+    this.advanceBarriers();
     this.onProgress();
   }
 
-  private clearPendingTimer(): void {
-    if (this.pendingTimer !== null) clearTimeout(this.pendingTimer);
-    this.pendingTimer = null;
-    this.pendingTimerAt = Number.POSITIVE_INFINITY;
-  }
-
-  private armPendingTimer(at: number): void {
-    this.clearPendingTimer();
-    this.pendingTimerAt = at;
-    this.pendingTimer = setTimeout(() => this.expirePending(Date.now()), Math.max(at - Date.now(), 0));
-  }
-
-  /** Fails the waiting appends past their deadline (one scan per timer, not per append). */
-  private expirePending(nowMs: number): void {
-    this.clearPendingTimer();
-    const still: PendingAppend[] = [];
-    let earliest = Number.POSITIVE_INFINITY;
-    for (let i = this.pendingHead; i < this.pending.length; i++) {
-      const p = this.pending[i];
-      if (p.deadlineMs > nowMs) {
-        still.push(p);
-        earliest = Math.min(earliest, p.deadlineMs);
-        continue;
-      }
-      this.pendingBytes -= p.size;
-      this.metrics?.recordBufferExhausted();
-      const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(p.key, p.value, p.headers));
-      p.reject(new BufferExhaustedError(`Failed to allocate ${size} bytes within the configured max blocking time ${nowMs - p.enqueuedMs} ms. Total memory: ${this.pool.totalMemory} bytes. Available memory: ${this.pool.availableMemory} bytes. Poolable size: ${this.pool.poolableSize} bytes`));
-    }
-    this.pending = still;
-    this.pendingHead = 0;
-    if (still.length > 0) this.armPendingTimer(earliest);
-  }
-
-  /** Fails every append still waiting for memory (close without flush). */
-  abortPending(error: Error): void {
-    const waiting = this.pending.slice(this.pendingHead);
-    this.pending = [];
-    this.pendingHead = 0;
-    this.pendingBytes = 0;
-    this.clearPendingTimer();
-    for (const p of waiting) p.reject(error);
+  private expireMemoryWait(e: MemoryWait, nowMs: number): void {
+    this.metrics?.recordBufferExhausted();
+    const size = Math.max(this.config.batchSize, e.size);
+    e.reject(
+      new BufferExhaustedError(
+        `Failed to allocate ${size} bytes within the configured max blocking time ${nowMs - e.enqueuedMs} ms. Total memory: ${this.pool.totalMemory} bytes. Available memory: ${this.pool.availableMemory} bytes. Poolable size: ${this.pool.poolableSize} bytes`,
+      ),
+    );
   }
 
   private backoffMs(attempts: number): number {
@@ -312,27 +292,28 @@ export class RecordAccumulator {
     return capped * (0.8 + Math.random() * 0.4);
   }
 
-  ready(leaders: LeaderView, nowMs: number): ReadyCheck {
+  ready(nowMs: number): ReadyCheck {
     const readyNodes = new Set<number>();
     const unknownLeaderTopics = new Set<string>();
     let next = Number.POSITIVE_INFINITY;
     // Java's "exhausted": someone waits for memory, so send everything to free some
-    const flushing = this.flushesInProgress > 0 || this.closed || this.pending.length > this.pendingHead;
-    for (const [topic, partitions] of this.queues) {
-      this.partitioner?.updateLoadStatsFromQueues(topic, partitions, leaders);
-      for (const [partition, deque] of partitions) {
-        const first = deque[0];
+    const flushing = this.flushesInProgress > 0 || this.closing || !this.memoryWaits.isEmpty;
+    for (const t of this.topics.values()) {
+      if (t.partitions.size === 0) continue;
+      this.partitioner?.updateLoadStatsFromQueues(t.name, t.partitions, this.topics);
+      for (const ps of t.partitions.values()) {
+        const first = ps.queue[0];
         if (first === undefined) continue;
-        const leader = leaders.leaderFor(topic, partition);
+        const leader = ps.leaderId;
         if (leader < 0) {
-          unknownLeaderTopics.add(topic);
+          unknownLeaderTopics.add(t.name);
           continue;
         }
         if (readyNodes.has(leader)) continue;
         const waited = nowMs - (first.attempts > 0 ? first.lastAttemptMs : first.createdMs);
         const backingOff = first.attempts > 0 && waited < first.retryBackoffMs;
         const timeToWait = backingOff ? first.retryBackoffMs : this.config.lingerMs;
-        const full = deque.length > 1 || first.isFull || first.state !== 'open';
+        const full = ps.queue.length > 1 || first.isFull || first.state !== 'open';
         const expired = waited >= timeToWait;
         if (!backingOff && (full || expired || flushing)) readyNodes.add(leader);
         else next = Math.min(next, Math.max(timeToWait - waited, 0));
@@ -346,33 +327,37 @@ export class RecordAccumulator {
    * round-robin from where the last drain stopped, until maxRequestSize would be exceeded (a single
    * oversized batch still goes alone).
    */
-  drain(leaders: LeaderView, readyNodes: Iterable<number>, maxRequestSize: number, nowMs: number, isMuted: (tp: TopicPartition) => boolean): Map<number, ProducerBatch[]> {
+  drain(readyNodes: Iterable<number>, maxRequestSize: number, nowMs: number, isMuted: (ps: PartitionState) => boolean): Map<number, ProducerBatch[]> {
     const out = new Map<number, ProducerBatch[]>();
     for (const node of readyNodes) {
-      const parts = leaders.partitionsLedBy(node);
+      const parts = this.topics.partitionsLedBy(node);
       if (parts.length === 0) continue;
       const ready: ProducerBatch[] = [];
       let size = 0;
       const start = (this.drainIndex.get(node) ?? 0) % parts.length;
       for (let i = 0; i < parts.length; i++) {
         const index = (start + i) % parts.length;
-        const tp = parts[index];
-        const deque = this.queues.get(tp.topic)?.get(tp.partition);
-        const first = deque?.[0];
-        if (deque === undefined || first === undefined || isMuted(tp)) continue;
+        const ps = parts[index];
+        const first = ps.queue[0];
+        if (first === undefined || isMuted(ps)) continue;
         if (first.attempts > 0 && nowMs - first.lastAttemptMs < first.retryBackoffMs) continue;
-        if (first.bytes === null && this.compressAsync !== undefined && first.builder.sizeInBytes >= this.asyncCompressionThreshold) {
+        if (first.state === 'compressing') continue;
+        if (first.bytes === null && this.codec !== null && first.builder.sizeInBytes >= this.codec.asyncThreshold) {
           // big batch: compress off the event loop; it is drained on a later pass
-          first.closeAsync(this.compressAsync, this.compress!, this.onProgress);
+          first.closeAsync(
+            (b) => this.codec!.compressAsync(b),
+            (b) => this.codec!.compress(b),
+            (error) => this.compressedAsync(first, error),
+          );
           continue;
         }
-        if (first.state === 'compressing') continue;
-        const bytes = first.close(this.compress);
+        if (!this.closeBatch(first)) continue;
+        const bytes = first.bytes!;
         if (ready.length > 0 && size + bytes.length > maxRequestSize) {
           this.drainIndex.set(node, index);
           break;
         }
-        deque.shift();
+        ps.queue.shift();
         first.drainedMs = nowMs;
         size += bytes.length;
         ready.push(first);
@@ -383,120 +368,175 @@ export class RecordAccumulator {
     return out;
   }
 
-  /** Puts a batch that failed with a retriable error back at the head of its queue. */
+  private compressedAsync(batch: ProducerBatch, error: Error | null): void {
+    if (error !== null && !batch.isDone) {
+      this.removeFromQueue(batch);
+      this.fail(batch, new BatchCompressionError(batch.topic, batch.partition, this.codec?.name ?? 'none', error));
+    }
+    this.onProgress();
+  }
+
+  /** Puts a batch that failed with a retriable error back into its queue, in creation order. */
   reenqueue(batch: ProducerBatch, nowMs: number): void {
     batch.attempts++;
     batch.lastAttemptMs = nowMs;
     batch.retryBackoffMs = this.backoffMs(batch.attempts);
     batch.state = 'closed';
-    this.dequeFor(batch.topic, batch.partition).unshift(batch);
+    this.insertInOrder(batch);
+  }
+
+  /** Puts drained batches that never reached a request back where they were (no attempt counted). */
+  requeue(batches: readonly ProducerBatch[]): void {
+    for (const b of batches) {
+      b.state = 'closed';
+      this.insertInOrder(b);
+    }
   }
 
   /**
-   * Splits a batch the broker rejected as too large into smaller batches that carry the same records
-   * and completion handlers, queued at the head of the partition in order. Each split at least halves
-   * the batch, so repeated rejections end with single-record batches (which then fail alone).
-   * Returns the number of new batches.
+   * A retried batch goes before every newer batch of its partition, so retries keep the order of
+   * creation even when several batches of a partition fail in one response.
+   */
+  private insertInOrder(batch: ProducerBatch): void {
+    const queue = batch.partitionState.queue;
+    let i = 0;
+    while (i < queue.length && queue[i].order < batch.order) i++;
+    queue.splice(i, 0, batch);
+  }
+
+  /**
+   * Splits a batch the broker rejected as too large into smaller batches with the same records and
+   * completion handlers, queued in its place. Returns the number of new batches.
    */
   splitAndReenqueue(batch: ProducerBatch): number {
-    const decoded = decodeRecordBatch(batch.bytes ?? batch.close(this.compress), 0, this.decompress);
-    const target = Math.max(Math.min(this.config.batchSize, Math.floor(batch.builder.sizeInBytes / 2)), 128);
-    const parts: ProducerBatch[] = [];
-    let current: ProducerBatch | null = null;
-    for (let i = 0; i < decoded.records.length; i++) {
-      const r = decoded.records[i];
-      const ts = batch.recordTimestamp(i);
-      if (current !== null && batch.transferRecord(i, current, ts, r.key, r.value, r.headers)) continue;
-      if (current !== null) current.close(this.compress);
-      const size = Math.max(target, RecordBatchBuilder.estimateSize(r.key, r.value, r.headers));
-      current = new ProducerBatch(batch.topic, batch.partition, Buffer.allocUnsafe(size), batch.createdMs, false);
-      if (!batch.transferRecord(i, current, ts, r.key, r.value, r.headers)) throw new Error('internal: a record did not fit its own split batch');
-      parts.push(current);
-    }
-    const id = this.incomplete.get(batch) ?? this.nextBatchId++;
+    const parts = splitBatch(batch, this.config.batchSize, batch.bytes!, this.codec?.decompress);
     // the old batch's records now live in the parts; it completes silently and gives its memory back
     this.incomplete.delete(batch);
-    if (batch.pooled) this.pool.deallocate(batch.buffer);
     batch.state = 'succeeded';
     for (const part of parts) {
-      part.close(this.compress);
-      part.attempts = batch.attempts;
-      this.incomplete.set(part, id);
+      this.incomplete.add(part);
+      this.insertInOrder(part);
     }
-    this.dequeFor(batch.topic, batch.partition).unshift(...parts);
+    // counted before closing: a part whose codec fails completes at once
+    for (const barrier of this.barriers) if (barrier.upTo >= batch.id) barrier.remaining += parts.length - 1;
+    for (const part of parts) this.closeBatch(part);
+    if (batch.pooled) this.pool.deallocate(batch.buffer);
+    this.advanceBarriers();
     return parts.length;
   }
 
   /** Removes and returns queued batches whose delivery timeout has passed. */
   expireQueued(nowMs: number): ProducerBatch[] {
-    const expired: ProducerBatch[] = [];
-    for (const partitions of this.queues.values()) {
-      for (const deque of partitions.values()) {
-        while (deque.length > 0 && nowMs - deque[0].createdMs >= this.config.deliveryTimeoutMs) {
-          const b = deque.shift()!;
-          expired.push(b);
+    let expired: ProducerBatch[] | null = null;
+    for (const t of this.topics.values()) {
+      for (const ps of t.partitions.values()) {
+        const queue = ps.queue;
+        while (queue.length > 0 && nowMs - queue[0].createdMs >= this.config.deliveryTimeoutMs && queue[0].state !== 'compressing') {
+          (expired ??= []).push(queue.shift()!);
         }
       }
     }
-    return expired;
+    return expired ?? EMPTY_BATCHES;
   }
 
   /** Earliest delivery deadline among queued batches, to bound the sender's sleep. */
   nextExpiryMs(): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const partitions of this.queues.values()) {
-      for (const deque of partitions.values()) {
-        if (deque.length > 0) next = Math.min(next, deque[0].createdMs + this.config.deliveryTimeoutMs);
+    for (const t of this.topics.values()) {
+      for (const ps of t.partitions.values()) {
+        if (ps.queue.length > 0) next = Math.min(next, ps.queue[0].createdMs + this.config.deliveryTimeoutMs);
       }
     }
     return next;
   }
 
-  /** Removes every queued batch (close without flush, or fatal errors). */
-  drainAll(): ProducerBatch[] {
-    const all: ProducerBatch[] = [];
-    for (const partitions of this.queues.values()) {
-      for (const deque of partitions.values()) all.push(...deque.splice(0));
-    }
-    return all;
+  /** The batch succeeded: settles its records, frees its memory, moves flushes on. */
+  complete(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: number): void {
+    batch.succeed(baseOffset, logAppendTimeMs);
+    this.completed(batch);
   }
 
-  /** Called by the sender once a batch succeeded or failed for good. */
-  completed(batch: ProducerBatch): void {
+  /** The batch failed for good: rejects its records with `error`, frees its memory, moves flushes on. */
+  fail(batch: ProducerBatch, error: Error): void {
+    if (batch.isDone) return;
+    this.metrics?.recordError(batch.recordCount);
+    batch.fail(error);
+    this.onBatchFailed(batch, error);
+    this.completed(batch);
+  }
+
+  private completed(batch: ProducerBatch): void {
     if (!this.incomplete.delete(batch)) return;
+    // flush bookkeeping first: deallocating serves memory waits, which may start new batches
+    for (const barrier of this.barriers) if (barrier.upTo >= batch.id) barrier.remaining--;
     if (batch.pooled) this.pool.deallocate(batch.buffer);
-    if (this.flushWaiters.length === 0) return;
-    const oldest = this.incomplete.values().next();
-    const oldestId = oldest.done ? Number.POSITIVE_INFINITY : oldest.value;
-    while (this.flushWaiters.length > 0 && this.flushWaiters[0].upToBatchId < oldestId) {
-      this.flushWaiters.shift()!.resolve();
-      this.flushesInProgress--;
-    }
+    this.advanceBarriers();
   }
 
   /**
-   * Makes every queued batch ready and resolves once every batch that exists now has completed
-   * (succeeded or failed). Batches started after the call do not hold it up.
+   * Makes every queued batch ready and resolves once every record appended so far, including those
+   * waiting for memory, is in a batch that completed (succeeded or failed). Batches started later for
+   * other records do not hold it up.
    */
   flush(): Promise<void> {
-    if (this.incomplete.size === 0) return Promise.resolve();
+    if (this.incomplete.size === 0 && this.memoryWaits.isEmpty) return Promise.resolve();
     this.flushesInProgress++;
-    const upToBatchId = this.nextBatchId - 1;
-    return new Promise((resolve) => this.flushWaiters.push({ upToBatchId, resolve }));
+    return new Promise((resolve) => {
+      this.barriers.push({ memorySeq: this.memoryWaits.seqMark, upTo: -1, remaining: 0, resolve });
+      this.advanceBarriers();
+    });
   }
 
-  get isFlushing(): boolean {
-    return this.flushesInProgress > 0;
+  private advanceBarriers(): void {
+    if (this.barriers.length === 0) return;
+    let done: FlushBarrier[] | null = null;
+    for (const b of this.barriers) {
+      if (b.upTo < 0) {
+        if (this.memoryWaits.oldestSeq < b.memorySeq) continue;
+        // every record it covers is in a batch now: count the batches it waits for
+        b.upTo = this.nextBatchId - 1;
+        b.remaining = this.incomplete.size;
+      }
+      if (b.remaining <= 0) (done ??= []).push(b);
+    }
+    if (done === null) return;
+    this.barriers = this.barriers.filter((b) => !done!.includes(b));
+    for (const b of done) {
+      this.flushesInProgress--;
+      b.resolve();
+    }
   }
 
+  /** From now on every queued batch is sendable at once (close in progress). */
+  beginClose(): void {
+    this.closing = true;
+  }
+
+  /** Fails every record not yet in a request: waiting for memory or in a queued batch (forced close). */
+  abortUndrained(error: Error): void {
+    for (const e of this.memoryWaits.takeAll()) e.reject(error);
+    for (const t of this.topics.values()) {
+      for (const ps of t.partitions.values()) {
+        for (const b of ps.queue.splice(0)) {
+          // a batch still compressing on the thread pool settles here; its late result is ignored
+          this.fail(b, error);
+        }
+      }
+    }
+  }
+
+  /** Releases timers and pooled memory; the accumulator is not used afterwards. */
   close(): void {
-    this.closed = true;
+    this.memoryWaits.close();
+    this.pool.close();
   }
 
   hasUndrained(): boolean {
-    for (const partitions of this.queues.values()) {
-      for (const deque of partitions.values()) if (deque.length > 0) return true;
+    for (const t of this.topics.values()) {
+      for (const ps of t.partitions.values()) if (ps.queue.length > 0) return true;
     }
     return false;
   }
 }
+
+const EMPTY_BATCHES: ProducerBatch[] = [];

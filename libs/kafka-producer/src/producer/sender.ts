@@ -2,24 +2,41 @@ import { KafkaError, KafkaProtocolError, protocolErrorInfo } from '../errors';
 import { ZERO_UUID } from '../protocol/messages/codec-support';
 import { writeProduceRequest, type ProducePartitionRecords } from '../protocol/messages/produce-request-writer';
 import { ProduceApi, type ProduceResponse } from '../protocol/messages/produce.generated';
-import type { ClusterConnections, NodeConnection } from './cluster-connections';
-import { KafkaTimeoutError, ProducerClosedError } from './errors';
 import type { BuiltInPartitioner } from './built-in-partitioner';
+import type { ClusterConnections, NodeConnection } from './cluster-connections';
+import { KafkaTimeoutError } from './errors';
+import type { ProducerLogger } from './logger';
 import type { Metadata } from './metadata';
 import type { ProducerMetrics } from './metrics';
 import type { ProducerBatch } from './producer-batch';
-import type { RecordAccumulator, TopicPartition } from './record-accumulator';
+import type { RecordAccumulator } from './record-accumulator';
+import type { PartitionState, ProducerTopics, TopicState } from './topic-state';
 
 export interface SenderConfig {
   readonly acks: -1 | 0 | 1;
   readonly requestTimeoutMs: number;
   readonly deliveryTimeoutMs: number;
   readonly retries: number;
+  readonly retryBackoffMs: number;
   readonly maxInFlightRequestsPerConnection: number;
   readonly maxRequestSize: number;
 }
 
-export type SenderState = 'running' | 'closing' | 'closed';
+export interface SenderParts {
+  readonly accumulator: RecordAccumulator;
+  readonly metadata: Metadata;
+  readonly connections: ClusterConnections;
+  readonly logger: ProducerLogger;
+  readonly partitioner?: BuiltInPartitioner;
+  readonly metrics?: ProducerMetrics;
+  readonly topics: ProducerTopics;
+  /** Whether sends wait for a topic's metadata (such a topic is not dropped as idle). */
+  readonly hasMetadataWaiters: (topic: TopicState) => boolean;
+  /** Called at the end of every pass and after every response, so the producer can update its state. */
+  readonly onActivity?: () => void;
+}
+
+type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
 const MESSAGE_TOO_LARGE = 10;
 
@@ -27,58 +44,87 @@ const MESSAGE_TOO_LARGE = 10;
  * The Java Sender's loop on Node's event loop: each pass expires batches past their delivery timeout,
  * asks the accumulator which brokers have sendable data, drains one Produce request per ready broker
  * (bounded by in-flight limits and socket backpressure) and handles the responses. A burst of wake-ups
- * causes one more pass, never several loops; one timer covers the next linger or backoff deadline.
+ * causes one more pass, never several loops. Between passes it sleeps until the next real deadline
+ * (linger, retry backoff, delivery timeout, reconnect backoff, metadata age) or an event (an append,
+ * a response, a connection opening or closing, a socket draining): it never polls.
  */
 export class Sender {
-  state: SenderState = 'running';
-  inFlightRequests = 0;
-  partitioner: BuiltInPartitioner | undefined;
-  metrics: ProducerMetrics | undefined;
-  lastError: Error | null = null;
+  private running = true;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
-  /** Partitions with a request in flight, when maxInFlight is 1 (ordering without idempotence). */
-  private readonly muted = new Set<string>();
+  private inFlight = 0;
   private readonly inFlightBatches = new Set<ProducerBatch>();
   private readonly inFlightByNode = new Map<number, number>();
-  private readonly isMuted = (tp: TopicPartition): boolean => this.muted.size > 0 && this.muted.has(`${tp.topic}\u0000${tp.partition}`);
+  /** Nodes with a drain listener registered, so a pass never stacks a second one. */
+  private readonly awaitingDrain = new Set<number>();
+  /** The last error of a Produce request or batch; cleared by the next fully successful response. */
+  lastError: Error | null = null;
+  private readonly accumulator: RecordAccumulator;
+  private readonly metadata: Metadata;
+  private readonly connections: ClusterConnections;
+  private readonly logger: ProducerLogger;
+  private readonly partitioner: BuiltInPartitioner | undefined;
+  private readonly metrics: ProducerMetrics | undefined;
+  private readonly onActivity: () => void;
+  private readonly topics: ProducerTopics;
+  private readonly hasMetadataWaiters: (topic: TopicState) => boolean;
+  private readonly isMuted: (ps: PartitionState) => boolean;
 
   constructor(
     private readonly config: SenderConfig,
-    private readonly accumulator: RecordAccumulator,
-    private readonly metadata: Metadata,
-    private readonly connections: ClusterConnections,
-  ) {}
+    parts: SenderParts,
+  ) {
+    this.accumulator = parts.accumulator;
+    this.metadata = parts.metadata;
+    this.connections = parts.connections;
+    this.logger = parts.logger;
+    this.partitioner = parts.partitioner;
+    this.metrics = parts.metrics;
+    this.onActivity = parts.onActivity ?? (() => undefined);
+    this.topics = parts.topics;
+    this.hasMetadataWaiters = parts.hasMetadataWaiters;
+    // with one request in flight per connection a partition waits for its answer: order without idempotence
+    this.isMuted = config.maxInFlightRequestsPerConnection === 1 ? (ps) => ps.inFlight > 0 : () => false;
+  }
+
+  get inFlightRequests(): number {
+    return this.inFlight;
+  }
+
+  get hasInFlight(): boolean {
+    return this.inFlightBatches.size > 0;
+  }
 
   /** Schedules one pass of the loop (coalesced). */
   wakeup(): void {
-    if (this.scheduled || this.state === 'closed') return;
+    if (this.scheduled || !this.running) return;
     this.scheduled = true;
     setImmediate(this.runOnce);
   }
 
   private readonly runOnce = (): void => {
     this.scheduled = false;
-    if (this.state === 'closed') return;
+    if (!this.running) return;
     try {
       this.sendProducerData(Date.now());
     } catch (e) {
+      // a bug must not stop the loop: report it and try again after a backoff
       this.lastError = e as Error;
+      this.logger.error('sender pass failed; retrying after backoff', { error: e as Error });
+      this.armTimer(Date.now() + Math.max(this.config.retryBackoffMs, 1));
     }
+    this.onActivity();
   };
 
-  get hasInFlight(): boolean {
-    return this.inFlightBatches.size > 0;
-  }
-
   private sendProducerData(now: number): void {
-    this.metadata.maybeRefreshForAge(now);
-    for (const batch of this.accumulator.expireQueued(now)) this.failBatch(batch, this.deliveryTimeout(batch, now));
+    this.metadata.maybeRefreshForAge(now, this.hasMetadataWaiters);
+    for (const batch of this.accumulator.expireQueued(now)) this.accumulator.fail(batch, this.deliveryTimeout(batch, now));
 
-    const { readyNodes, nextReadyCheckDelayMs, unknownLeaderTopics } = this.accumulator.ready(this.metadata, now);
+    const { readyNodes, nextReadyCheckDelayMs, unknownLeaderTopics } = this.accumulator.ready(now);
     if (unknownLeaderTopics.size > 0) this.metadata.requestUpdate();
 
+    let next = Math.min(nextReadyCheckDelayMs, Math.max(this.accumulator.nextExpiryMs() - now, 0), this.metadata.nextRefreshDelayMs(now));
     const sendable = new Map<number, NodeConnection>();
     for (const nodeId of readyNodes) {
       const address = this.metadata.broker(nodeId);
@@ -87,42 +133,98 @@ export class Sender {
         continue;
       }
       const node = this.connections.ready(address);
-      const canDrain =
-        node !== null && (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlightRequestsPerConnection && !node.needsDrain;
+      if (node === null) {
+        this.partitioner?.updateNodeLatencyStats(nodeId, now, false);
+        const fatal = this.connections.nodeError(nodeId);
+        if (fatal !== null) this.failNode(nodeId, fatal);
+        // connecting: the pool's events wake us; backing off: wake when the backoff ends
+        const delay = this.connections.connectionDelay(nodeId);
+        if (Number.isFinite(delay)) next = Math.min(next, delay);
+        continue;
+      }
+      const canDrain = (this.inFlightByNode.get(nodeId) ?? 0) < this.config.maxInFlightRequestsPerConnection && !node.needsDrain;
       // adaptive partitioning avoids brokers that have data but cannot take it
       this.partitioner?.updateNodeLatencyStats(nodeId, now, canDrain);
-      if (node === null) continue; // connecting or backing off; the pool wakes us when it changes
       if (!canDrain) {
-        if (node.needsDrain) node.waitForDrain().then(() => this.wakeup(), () => this.wakeup());
+        // a full in-flight window frees on a response, which wakes us; a full socket on 'drain'
+        if (node.needsDrain && !this.awaitingDrain.has(nodeId)) {
+          this.awaitingDrain.add(nodeId);
+          node.waitForDrain().then(() => this.drained(nodeId), () => this.drained(nodeId));
+        }
         continue;
       }
       sendable.set(nodeId, node);
     }
 
-    const drained = this.accumulator.drain(this.metadata, sendable.keys(), this.config.maxRequestSize, now, this.isMuted);
-    for (const [nodeId, batches] of drained) this.sendProduceRequest(nodeId, sendable.get(nodeId)!, batches, now);
-
-    let next = Math.min(nextReadyCheckDelayMs, Math.max(this.accumulator.nextExpiryMs() - now, 0));
-    if (readyNodes.size > 0 && drained.size === 0) next = Math.min(next, 50); // waiting on connections or in-flight slots
+    const drained = this.accumulator.drain(sendable.keys(), this.config.maxRequestSize, now, this.isMuted);
+    for (const [nodeId, batches] of drained) {
+      try {
+        this.sendProduceRequest(nodeId, sendable.get(nodeId)!, batches, now);
+      } catch (e) {
+        // nothing was sent: the batches go back where they were, or fail if retrying cannot help
+        this.requestNotSent(batches, e as Error);
+      }
+    }
     if (Number.isFinite(next)) this.armTimer(now + Math.max(next, 1));
+  }
+
+  private drained(nodeId: number): void {
+    this.awaitingDrain.delete(nodeId);
+    this.wakeup();
+  }
+
+  private requestNotSent(batches: ProducerBatch[], error: Error): void {
+    this.lastError = error;
+    const retriable = error instanceof KafkaError && error.retriable;
+    this.logger.warn(`a Produce request could not be sent: ${error.message}`, { error });
+    if (retriable) this.accumulator.requeue(batches);
+    else for (const b of batches) this.accumulator.fail(b, error);
+  }
+
+  /** The node cannot be used (authentication failed): its queued batches fail now, not at their timeout. */
+  private failNode(nodeId: number, error: KafkaError): void {
+    for (const ps of this.topics.partitionsLedBy(nodeId)) {
+      for (const b of ps.queue.splice(0)) this.accumulator.fail(b, error);
+    }
   }
 
   private armTimer(at: number): void {
     if (this.timer !== null && this.timerAt <= at) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.wakeup();
-    }, at - Date.now());
+    this.timer = setTimeout(this.onTimer, Math.max(at - Date.now(), 0));
   }
 
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.wakeup();
+  };
+
   private sendProduceRequest(nodeId: number, node: NodeConnection, batches: ProducerBatch[], now: number): void {
+    // may throw (no common version): before anything is marked in flight
     const version = node.versionFor(ProduceApi);
     const byTopic = new Map<string, { name: string; topicId: Buffer; partitions: ProducePartitionRecords[] }>();
     let records = 0;
     let bytes = 0;
+    for (const batch of batches) {
+      let topic = byTopic.get(batch.topic);
+      if (topic === undefined) {
+        topic = { name: batch.topic, topicId: batch.partitionState.topicState.info?.topicId ?? ZERO_UUID, partitions: [] };
+        byTopic.set(batch.topic, topic);
+      }
+      topic.partitions.push({ index: batch.partition, records: batch.bytes! });
+    }
+    const topics = [...byTopic.values()];
+    const expectResponse = this.config.acks !== 0;
+    // batches are attached, not copied: the request goes out as one writev of header + batch buffers
+    const response = node.requestRaw(
+      ProduceApi,
+      version,
+      (w, frame) => writeProduceRequest(w, frame.attach, version, null, this.config.acks, this.config.requestTimeoutMs, topics),
+      (r) => ProduceApi.decodeResponse(r, version),
+      { expectResponse, timeoutMs: this.config.requestTimeoutMs },
+    );
     for (const batch of batches) {
       records += batch.recordCount;
       bytes += batch.bytes!.length;
@@ -130,80 +232,74 @@ export class Sender {
         if (batch.attempts === 0) this.metrics.recordQueueTime(now - batch.createdMs);
         this.metrics.recordBatch(batch.bytes!.length, batch.recordCount, batch.bytes!.length / batch.builder.sizeInBytes);
       }
-      let topic = byTopic.get(batch.topic);
-      if (topic === undefined) {
-        topic = { name: batch.topic, topicId: this.metadata.topic(batch.topic)?.topicId ?? ZERO_UUID, partitions: [] };
-        byTopic.set(batch.topic, topic);
-      }
-      topic.partitions.push({ index: batch.partition, records: batch.bytes! });
       batch.state = 'in-flight';
       batch.lastAttemptMs = now;
+      batch.partitionState.inFlight++;
       this.inFlightBatches.add(batch);
-      if (this.config.maxInFlightRequestsPerConnection === 1) this.muted.add(`${batch.topic}\u0000${batch.partition}`);
     }
-    const topics = [...byTopic.values()];
-    this.inFlightRequests++;
+    this.inFlight++;
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
     this.metrics?.recordSend(records, bytes);
     const sentAt = now;
-    const expectResponse = this.config.acks !== 0;
-    // batches are attached, not copied: the request goes out as one writev of header + batch buffers
-    node
-      .requestRaw(
-        ProduceApi,
-        version,
-        (w, frame) => writeProduceRequest(w, frame.attach, version, null, this.config.acks, this.config.requestTimeoutMs, topics),
-        (r) => ProduceApi.decodeResponse(r, version),
-        { expectResponse, timeoutMs: this.config.requestTimeoutMs },
-      )
-      .then(
-        (response) => {
-          if (response !== undefined && this.metrics !== undefined) {
-            this.metrics.recordRequest(Date.now() - sentAt);
-            this.metrics.recordThrottle(response.throttleTimeMs);
-          }
-          this.handleResponse(nodeId, batches, response ?? null);
-        },
-        (error: unknown) => this.handleRequestFailure(nodeId, batches, error as Error),
-      );
+    response.then(
+      (answer) => {
+        if (answer !== undefined && this.metrics !== undefined) {
+          this.metrics.recordRequest(Date.now() - sentAt);
+          this.metrics.recordThrottle(answer.throttleTimeMs);
+        }
+        this.settle(nodeId, batches, () => this.handleResponse(batches, answer ?? null));
+      },
+      (error: unknown) => this.settle(nodeId, batches, () => this.handleRequestFailure(batches, error as Error)),
+    );
   }
 
-  private requestDone(nodeId: number, batches: ProducerBatch[]): void {
-    this.inFlightRequests--;
+  /** Runs a response handler; whatever it throws fails the batches it left unsettled, never the process. */
+  private settle(nodeId: number, batches: ProducerBatch[], handle: () => void): void {
+    this.inFlight--;
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 1) - 1);
     for (const b of batches) {
       this.inFlightBatches.delete(b);
-      if (this.muted.size > 0) this.muted.delete(`${b.topic}\u0000${b.partition}`);
+      b.partitionState.inFlight--;
     }
+    try {
+      handle();
+    } catch (e) {
+      this.logger.error('handling a Produce response failed', { error: e as Error });
+      for (const b of batches) if (b.state === 'in-flight') this.accumulator.fail(b, e as Error);
+    }
+    this.wakeup();
+    this.onActivity();
   }
 
-  private handleResponse(nodeId: number, batches: ProducerBatch[], response: ProduceResponse | null): void {
-    this.requestDone(nodeId, batches);
+  private handleResponse(batches: ProducerBatch[], response: ProduceResponse | null): void {
     const now = Date.now();
     if (response === null) {
       // acks=0: the broker never answers, so a written request is all we learn (Java reports offset -1)
-      for (const b of batches) this.completeBatch(b, -1n, -1);
-      this.wakeup();
+      for (const b of batches) this.accumulator.complete(b, -1n, -1);
       return;
     }
-    const results = new Map<string, Map<number, ProduceResponse['responses'][number]['partitionResponses'][number]>>();
+    const results = new Map<string, Map<number, PartitionResponse>>();
     for (const t of response.responses) {
       const name = t.name !== undefined && t.name !== '' ? t.name : t.topicId !== undefined ? this.metadata.topicById(t.topicId)?.name : undefined;
       if (name === undefined) continue;
-      const m = new Map<number, ProduceResponse['responses'][number]['partitionResponses'][number]>();
+      const m = new Map<number, PartitionResponse>();
       for (const p of t.partitionResponses) m.set(p.index, p);
       results.set(name, m);
     }
+    let allOk = true;
     for (const batch of batches) {
+      if (batch.isDone) continue; // failed by a forced close while the request was out
       const p = results.get(batch.topic)?.get(batch.partition);
       if (p === undefined) {
+        allOk = false;
         this.retryOrFail(batch, new KafkaError(`no response for ${batch.topic}-${batch.partition} in the Produce response`, { code: 'MISSING_PARTITION_RESPONSE', retriable: true }), now);
         continue;
       }
       if (p.errorCode === 0) {
-        this.completeBatch(batch, p.baseOffset, Number(p.logAppendTimeMs));
+        this.accumulator.complete(batch, p.baseOffset, Number(p.logAppendTimeMs));
         continue;
       }
+      allOk = false;
       const info = protocolErrorInfo(p.errorCode);
       const detail = [p.errorMessage, ...(p.recordErrors ?? []).map((r) => `record ${r.batchIndex}: ${r.batchIndexErrorMessage ?? ''}`)].filter(Boolean).join('; ');
       const error = new KafkaProtocolError(p.errorCode, `${batch.topic}-${batch.partition}${detail ? `: ${detail}` : ''}`);
@@ -229,24 +325,23 @@ export class Sender {
       }
       this.retryOrFail(batch, error, now);
     }
-    this.wakeup();
+    // the broker took everything: whatever went wrong before is over
+    if (allOk) this.lastError = null;
   }
 
-  private handleRequestFailure(nodeId: number, batches: ProducerBatch[], error: Error): void {
-    this.requestDone(nodeId, batches);
+  private handleRequestFailure(batches: ProducerBatch[], error: Error): void {
     this.lastError = error;
     const now = Date.now();
     // a dead connection usually means the leader moved or the broker died: learn the new layout
     this.metadata.requestUpdate();
     for (const b of batches) this.retryOrFail(b, error, now);
-    this.wakeup();
   }
 
   private retryOrFail(batch: ProducerBatch, error: Error, now: number): void {
+    if (batch.isDone) return;
     const retriable = error instanceof KafkaError ? error.retriable : false;
-    if (this.state === 'closed') return this.failBatch(batch, new ProducerClosedError('the producer was closed before the batch was acknowledged'));
-    if (now - batch.createdMs >= this.config.deliveryTimeoutMs) return this.failBatch(batch, this.deliveryTimeout(batch, now, error));
-    if (!retriable || batch.attempts >= this.config.retries) return this.failBatch(batch, error);
+    if (now - batch.createdMs >= this.config.deliveryTimeoutMs) return this.accumulator.fail(batch, this.deliveryTimeout(batch, now, error));
+    if (!retriable || batch.attempts >= this.config.retries) return this.accumulator.fail(batch, error);
     this.metrics?.recordRetry(batch.recordCount);
     this.accumulator.reenqueue(batch, now);
   }
@@ -259,30 +354,13 @@ export class Sender {
     );
   }
 
-  private completeBatch(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: number): void {
-    batch.succeed(baseOffset, logAppendTimeMs);
-    this.accumulator.completed(batch);
-  }
-
-  private failBatch(batch: ProducerBatch, error: Error): void {
-    this.lastError = error;
-    this.metrics?.recordError(batch.recordCount);
-    batch.fail(error);
-    this.accumulator.completed(batch);
-  }
-
-  /** Fails every queued batch (close with a zero timeout): nothing is left pending silently. */
-  abortQueued(error: Error): void {
-    for (const b of this.accumulator.drainAll()) this.failBatch(b, error);
-  }
-
+  /** Fails every batch in flight (forced close); a response arriving later finds them settled. */
   abortInFlight(error: Error): void {
-    for (const b of [...this.inFlightBatches]) this.failBatch(b, error);
-    this.inFlightBatches.clear();
+    for (const b of [...this.inFlightBatches]) this.accumulator.fail(b, error);
   }
 
   stop(): void {
-    this.state = 'closed';
+    this.running = false;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }

@@ -4,7 +4,7 @@ import { writeResponseHeader } from '../protocol/messages/headers';
 import { Writer } from '../protocol/primitives/writer';
 import { BrokerConnection, type BrokerConnectionOptions } from './broker-connection';
 import { ConnectionPool, exponentialBackoff, type PoolEvent } from './connection-pool';
-import { ConnectionError } from './errors';
+import { AuthenticationError, ConnectionError } from './errors';
 
 /** A listener on 127.0.0.1 answering ApiVersions; counts connections and can drop them all. */
 class Broker {
@@ -53,6 +53,27 @@ class Broker {
 }
 
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for a condition that depends on the other side of a socket, however loaded the machine is. */
+async function eventually(condition: () => boolean, what: string, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await tick(5);
+  }
+}
+
+/**
+ * The pool's clock, driven by the test: backoff deadlines then come out exact, whatever the time a
+ * loaded machine takes between two statements.
+ */
+class ManualClock {
+  ms = 1_000;
+  readonly now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
 
 function nextEvent(pool: ConnectionPool, type: PoolEvent['type']): Promise<PoolEvent> {
   return new Promise((resolve) => {
@@ -120,8 +141,9 @@ describe('ConnectionPool', () => {
     expect(broker.accepted).toBe(1);
   });
 
-  it('drops a connection the broker closes and reconnects after the backoff', async () => {
-    pool = new ConnectionPool([node()], { random: () => 0.5 });
+  it('drops a connection the broker closes and reconnects once the backoff has passed', async () => {
+    const clock = new ManualClock();
+    pool = new ConnectionPool([node()], { random: () => 0.5, now: clock.now });
     const first = await pool.get(1);
     const disconnected = nextEvent(pool, 'disconnected');
     broker.dropAll();
@@ -129,16 +151,23 @@ describe('ConnectionPool', () => {
     expect(event).toMatchObject({ type: 'disconnected', nodeId: 1 });
     expect((event as { reason: unknown }).reason).toBeInstanceOf(ConnectionError);
     expect(first.isConnected).toBe(false);
-    expect(pool.ready(1)).toBeNull();
-    const delay = pool.connectionDelay(1);
-    expect(delay).toBeGreaterThan(20);
-    expect(delay).toBeLessThanOrEqual(50);
     expect(pool.lastError(1)).toBe((event as { reason: unknown }).reason);
+    // reconnectBackoffMs 50, jitter factor 1 at random() = 0.5
+    expect(pool.connectionDelay(1)).toBe(50);
+    expect(pool.ready(1)).toBeNull();
+    clock.advance(49);
+    expect(pool.connectionDelay(1)).toBe(1);
+    expect(pool.ready(1)).toBeNull();
     await tick(20);
     expect(broker.accepted).toBe(1);
-    const second = await pool.get(1);
+    clock.advance(1);
+    const connected = nextEvent(pool, 'connected');
+    expect(pool.ready(1)).toBeNull(); // starts the attempt
+    await connected;
+    const second = pool.ready(1);
+    expect(second).not.toBeNull();
     expect(second).not.toBe(first);
-    expect(second.isConnected).toBe(true);
+    expect(second?.isConnected).toBe(true);
     expect(broker.accepted).toBe(2);
     expect(pool.lastError(1)).toBeNull();
   });
@@ -151,30 +180,32 @@ describe('ConnectionPool', () => {
       if (failuresLeft-- > 0) return Promise.reject(new ConnectionError(`${o.host}:${o.port}`, 'CONNECT_FAILED', 'refused'));
       return BrokerConnection.open(o);
     };
-    pool = new ConnectionPool([node()], { random: () => 0.5, reconnectBackoffMs: 40, reconnectBackoffMaxMs: 1000, open });
+    const clock = new ManualClock();
+    pool = new ConnectionPool([node()], { random: () => 0.5, reconnectBackoffMs: 40, reconnectBackoffMaxMs: 1000, open, now: clock.now });
     const delays: number[] = [];
     for (let i = 0; i < 3; i++) {
+      clock.advance(pool.connectionDelay(1));
       await expect(pool.get(1)).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
       delays.push(pool.connectionDelay(1));
       // ready() within the backoff starts nothing
       expect(pool.ready(1)).toBeNull();
       expect(attempts).toBe(i + 1);
     }
-    expect(delays[0]).toBeGreaterThan(25);
-    expect(delays[0]).toBeLessThanOrEqual(40);
-    expect(delays[1]).toBeGreaterThan(65);
-    expect(delays[1]).toBeLessThanOrEqual(80);
-    expect(delays[2]).toBeGreaterThan(145);
-    expect(delays[2]).toBeLessThanOrEqual(160);
-    const started = performance.now();
-    const conn = await pool.get(1); // waits out the third backoff
-    expect(performance.now() - started).toBeGreaterThan(140);
+    expect(delays).toEqual([40, 80, 160]);
+    // get() waits out the third backoff: nothing is attempted until the clock has passed it
+    const waiting = pool.get(1);
+    clock.advance(159);
+    await tick(20);
+    expect(attempts).toBe(3);
+    clock.advance(1);
+    const conn = await waiting;
+    expect(attempts).toBe(4);
     expect(conn.isConnected).toBe(true);
     // a disconnect now backs off from the start again
     const disconnected = nextEvent(pool, 'disconnected');
     broker.dropAll();
     await disconnected;
-    expect(pool.connectionDelay(1)).toBeLessThanOrEqual(40);
+    expect(pool.connectionDelay(1)).toBe(40);
   });
 
   it('grows the connection-setup timeout with consecutive failures, up to socketConnectionSetupTimeoutMaxMs', async () => {
@@ -198,11 +229,13 @@ describe('ConnectionPool', () => {
   it('uses reconnectBackoffMs as a constant backoff when no max is given', async () => {
     const open = (o: BrokerConnectionOptions): Promise<BrokerConnection> =>
       Promise.reject(new ConnectionError(`${o.host}:${o.port}`, 'CONNECT_FAILED', 'refused'));
-    pool = new ConnectionPool([node()], { reconnectBackoffMs: 30, random: () => 0, open });
+    const clock = new ManualClock();
+    pool = new ConnectionPool([node()], { reconnectBackoffMs: 30, random: () => 0, open, now: clock.now });
     for (let i = 0; i < 3; i++) {
+      clock.advance(pool.connectionDelay(1));
       await expect(pool.get(1)).rejects.toBeInstanceOf(ConnectionError);
-      expect(pool.connectionDelay(1)).toBeGreaterThan(15);
-      expect(pool.connectionDelay(1)).toBeLessThanOrEqual(30);
+      // no jitter either: random() = 0 would otherwise take 20 % off
+      expect(pool.connectionDelay(1)).toBe(30);
     }
   });
 
@@ -256,9 +289,107 @@ describe('ConnectionPool', () => {
     expect(c1.isConnected).toBe(false);
     release();
     await expect(late).rejects.toMatchObject({ code: 'POOL_CLOSED' });
-    await tick(20);
-    expect(broker.sockets.size).toBe(0);
+    await eventually(() => broker.sockets.size === 0, 'the late connection closed');
     await expect(pool.get(1)).rejects.toMatchObject({ code: 'POOL_CLOSED' });
     expect(pool.ready(1)).toBeNull();
+  });
+
+  it('aborts an attempt under way on close(), and one to a node that moved or disappeared', async () => {
+    const signals = new Map<string, AbortSignal>();
+    const open = (o: BrokerConnectionOptions): Promise<BrokerConnection> =>
+      new Promise((_, reject) => {
+        signals.set(`${o.nodeId}@${o.port}`, o.signal!);
+        o.signal!.addEventListener('abort', () => reject(new ConnectionError(`${o.host}:${o.port}`, 'CONNECTION_CLOSED', 'aborted')));
+      });
+    pool = new ConnectionPool([node(1), node(2), node(3)], { open });
+    for (const id of [1, 2, 3]) pool.ready(id);
+    pool.updateNodes([node(1, broker.port + 1), node(3)]);
+    expect(signals.get(`1@${broker.port}`)?.aborted).toBe(true);
+    expect(signals.get(`2@${broker.port}`)?.aborted).toBe(true);
+    expect(signals.get(`3@${broker.port}`)?.aborted).toBe(false);
+    // the pool dropped those attempts itself: no failure is recorded
+    expect(pool.lastError(3)).toBeNull();
+    await pool.close();
+    expect(signals.get(`3@${broker.port}`)?.aborted).toBe(true);
+  });
+
+  it('with the real open, close() destroys the socket of an attempt whose broker never answers ApiVersions', async () => {
+    const silent = net.createServer();
+    const accepted: net.Socket[] = [];
+    let closedSockets = 0;
+    silent.on('connection', (s) => {
+      accepted.push(s);
+      // read (and ignore) the ApiVersions request; a paused socket would not notice the peer's close
+      s.resume();
+      s.on('close', () => closedSockets++);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      pool = new ConnectionPool([node(1, (silent.address() as net.AddressInfo).port)], { requestTimeoutMs: 60_000 });
+      pool.ready(1);
+      await eventually(() => accepted.length === 1, 'the attempt connected');
+      await pool.close();
+      await eventually(() => closedSockets === 1, 'the broker saw the attempt close', 1000);
+    } finally {
+      for (const s of accepted) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('keeps the handshake failure as lastError when the broker hangs up during ApiVersions', async () => {
+    const sasl = net.createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', () => s.destroy());
+    });
+    await new Promise<void>((resolve) => sasl.listen(0, '127.0.0.1', resolve));
+    try {
+      pool = new ConnectionPool([node(1, (sasl.address() as net.AddressInfo).port)]);
+      const err = await pool.get(1).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'HANDSHAKE_CLOSED', message: expect.stringContaining('TLS or SASL') });
+      expect(pool.lastError(1)).toBe(err);
+      // retrying may help (a broker restarting hangs up too): not a fatal node error
+      expect(pool.nodeError(1)).toBeNull();
+    } finally {
+      await new Promise<void>((resolve) => sasl.close(() => resolve()));
+    }
+  });
+
+  it('after a fatal failure, reports it as nodeError and waits reconnectBackoffMaxMs before the next attempt', async () => {
+    const clock = new ManualClock();
+    let attempts = 0;
+    const refused = new AuthenticationError(`127.0.0.1:${broker.port}`, 'bad password');
+    const open = (): Promise<BrokerConnection> => {
+      attempts++;
+      return Promise.reject(refused);
+    };
+    pool = new ConnectionPool([node()], { reconnectBackoffMs: 10, reconnectBackoffMaxMs: 5000, random: () => 0.5, open, now: clock.now });
+    await expect(pool.get(1)).rejects.toBe(refused);
+    expect(pool.nodeError(1)).toBe(refused);
+    expect(pool.connectionDelay(1)).toBe(5000);
+    clock.advance(4999);
+    expect(pool.ready(1)).toBeNull();
+    expect(attempts).toBe(1);
+    clock.advance(1);
+    expect(pool.ready(1)).toBeNull();
+    expect(attempts).toBe(2);
+  });
+
+  it('lists as connected only nodes whose connection is open', async () => {
+    pool = new ConnectionPool([node(1), node(2)]);
+    expect(pool.connectedNodeIds()).toEqual([]);
+    await pool.get(2);
+    expect(pool.connectedNodeIds()).toEqual([2]);
+    const disconnected = nextEvent(pool, 'disconnected');
+    broker.dropAll();
+    await disconnected;
+    expect(pool.connectedNodeIds()).toEqual([]);
+  });
+
+  it('keeps the connection when only the rack of a node changes, and reports the new rack', async () => {
+    pool = new ConnectionPool([node()]);
+    const c = await pool.get(1);
+    pool.updateNodes([{ ...node(), rack: 'r2' }]);
+    expect(pool.ready(1)).toBe(c);
+    expect(pool.node(1)?.rack).toBe('r2');
   });
 });

@@ -11,3 +11,7 @@ export { murmur2, partitionForKey } from './partitioner';
 export * from './errors';
 export { BufferExhaustedError } from './buffer-pool';
 export type { ProducerMetricsSnapshot } from './metrics';
+export type { Logger, LogContext, LogLevel } from './logger';
+export { consoleLogger, silentLogger } from './logger';
+export type { ProducerState, DeliveryReport, DeliveryFailure, ProducerStateChange, Unsubscribe } from './producer-events';
+export { DIAGNOSTICS_CHANNELS } from './producer-events';

@@ -108,6 +108,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       metrics: this.producerMetrics,
       codec,
       onProgress: wakeSender,
+      onBatchFailed: (_batch, error) => this.sender.batchFailed(error),
     });
     this.metadata = new Metadata(this.connections, this.topics, config, {
       onUpdate: () => {
@@ -259,7 +260,8 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     state.lastUsedMs = now;
     const info = state.info;
     if (info !== undefined && info.partitions.length > 0 && (explicit === undefined || explicit < info.partitions.length)) {
-      const [chosen, sticky] = this.choosePartition(info, explicit, key, value);
+      const chosen = this.choosePartition(info, explicit, key, value);
+      const sticky = this.choseSticky;
       // A shared executor (no closure and context per record): the hot path's cheapest promise.
       const promise = new Promise<RecordMetadata>(captureSettlers);
       const resolve = capturedResolve!;
@@ -296,23 +298,28 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
   private appendWaiting(w: MetadataWait): void {
     try {
       const info = w.topic.info!;
-      const [chosen, sticky] = this.choosePartition(info, w.partition, w.key, w.value);
+      const chosen = this.choosePartition(info, w.partition, w.key, w.value);
       const now = Date.now();
-      if (this.accumulator.append(w.topic.partition(chosen), sticky, w.timestampGiven < 0 ? now : w.timestampGiven, w.key, w.value, w.headers, w.resolve, w.reject, now, w.deadlineMs)) this.sender.wakeup();
+      if (this.accumulator.append(w.topic.partition(chosen), this.choseSticky, w.timestampGiven < 0 ? now : w.timestampGiven, w.key, w.value, w.headers, w.resolve, w.reject, now, w.deadlineMs)) this.sender.wakeup();
     } catch (e) {
       w.reject(e as Error);
     }
   }
 
-  /** [partition, chosen by the built-in sticky partitioner]; throws InvalidRecordError for a bad choice. */
-  private choosePartition(info: TopicInfo, explicit: number | undefined, key: Buffer | null, value: Buffer | null): [number, boolean] {
-    if (explicit !== undefined) return [explicit, false];
+  /** Set by choosePartition: whether the built-in sticky partitioner chose (a field, not a tuple per record). */
+  private choseSticky = false;
+
+  /** The record's partition; throws InvalidRecordError for a bad custom choice. */
+  private choosePartition(info: TopicInfo, explicit: number | undefined, key: Buffer | null, value: Buffer | null): number {
+    this.choseSticky = false;
+    if (explicit !== undefined) return explicit;
     if (this.customPartitioner !== undefined) {
       const chosen = this.customPartition(info, key, value);
-      if (chosen >= 0) return [chosen, false];
+      if (chosen >= 0) return chosen;
     }
-    if (key !== null && !this.config.partitionerIgnoreKeys) return [partitionForKey(key, info.partitions.length), false];
-    return [this.builtInPartitioner.partition(info), true];
+    if (key !== null && !this.config.partitionerIgnoreKeys) return partitionForKey(key, info.partitions.length);
+    this.choseSticky = true;
+    return this.builtInPartitioner.partition(info);
   }
 
   /** Runs the custom partitioner; -1 hands the choice back to the built-in one. */

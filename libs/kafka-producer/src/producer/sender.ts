@@ -157,14 +157,20 @@ export class Sender {
     }
 
     const drained = this.accumulator.drain(sendable.keys(), this.config.maxRequestSize, now, this.isMuted);
+    let sent = false;
     for (const [nodeId, batches] of drained) {
       try {
         this.sendProduceRequest(nodeId, sendable.get(nodeId)!, batches, now);
+        sent = true;
       } catch (e) {
         // nothing was sent: the batches go back where they were, or fail if retrying cannot help
         this.requestNotSent(batches, e as Error);
+        next = Math.min(next, Math.max(this.config.retryBackoffMs, 1));
       }
     }
+    // a drain takes one batch per partition: another pass sends the next ones while in-flight slots
+    // are free (Java polls with timeout 0 while nodes are ready); it ends when nothing more drains
+    if (sent) this.wakeup();
     if (Number.isFinite(next)) this.armTimer(now + Math.max(next, 1));
   }
 
@@ -303,6 +309,7 @@ export class Sender {
       const info = protocolErrorInfo(p.errorCode);
       const detail = [p.errorMessage, ...(p.recordErrors ?? []).map((r) => `record ${r.batchIndex}: ${r.batchIndexErrorMessage ?? ''}`)].filter(Boolean).join('; ');
       const error = new KafkaProtocolError(p.errorCode, `${batch.topic}-${batch.partition}${detail ? `: ${detail}` : ''}`);
+      this.lastError = error;
       if (info.invalidatesMetadata) {
         const leader = p.currentLeader;
         if (leader !== undefined && (leader.leaderId ?? -1) >= 0) {
@@ -327,6 +334,11 @@ export class Sender {
     }
     // the broker took everything: whatever went wrong before is over
     if (allOk) this.lastError = null;
+  }
+
+  /** Told by the accumulator of every batch failed for good, whoever failed it. */
+  batchFailed(error: Error): void {
+    this.lastError = error;
   }
 
   private handleRequestFailure(batches: ProducerBatch[], error: Error): void {

@@ -170,6 +170,11 @@ export class ProducerBatch {
     for (const reject of this.rejecters) reject(error);
   }
 
+  /** A batch being sent again: a retry, or a part of a batch split after MESSAGE_TOO_LARGE. */
+  get isResend(): boolean {
+    return this.attempts > 0 || !this.pooled;
+  }
+
   get isDone(): boolean {
     return this.state === 'succeeded' || this.state === 'failed';
   }

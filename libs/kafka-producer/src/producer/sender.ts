@@ -84,8 +84,9 @@ export class Sender {
     this.onActivity = parts.onActivity ?? (() => undefined);
     this.topics = parts.topics;
     this.hasMetadataWaiters = parts.hasMetadataWaiters;
-    // with one request in flight per connection a partition waits for its answer: order without idempotence
-    this.isMuted = config.maxInFlightRequestsPerConnection === 1 ? (ps) => ps.inFlight > 0 : () => false;
+    // with one request in flight per connection a partition waits for its answer: order without
+    // idempotence; otherwise it waits only while a resent batch is out (see PartitionState.retriesInFlight)
+    this.isMuted = config.maxInFlightRequestsPerConnection === 1 ? (ps) => ps.inFlight > 0 : (ps) => ps.retriesInFlight > 0;
   }
 
   get inFlightRequests(): number {
@@ -241,6 +242,7 @@ export class Sender {
       batch.state = 'in-flight';
       batch.lastAttemptMs = now;
       batch.partitionState.inFlight++;
+      if (batch.isResend) batch.partitionState.retriesInFlight++;
       this.inFlightBatches.add(batch);
     }
     this.inFlight++;
@@ -266,6 +268,7 @@ export class Sender {
     for (const b of batches) {
       this.inFlightBatches.delete(b);
       b.partitionState.inFlight--;
+      if (b.isResend) b.partitionState.retriesInFlight--;
     }
     try {
       handle();

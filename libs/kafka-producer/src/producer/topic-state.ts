@@ -33,6 +33,11 @@ export class PartitionState implements TopicPartition {
   readonly queue: ProducerBatch[] = [];
   /** Batches of this partition inside requests that have not been answered yet. */
   inFlight = 0;
+  /**
+   * Of those, batches being resent (a retry or a part of a split batch). While one is out, nothing
+   * newer of the partition is drained, so a retry that fails again cannot be overtaken by its successors.
+   */
+  retriesInFlight = 0;
   readonly topic: string;
 
   constructor(

@@ -1,5 +1,6 @@
 import type { RecordHeader } from '../protocol/records/record-batch';
 import type { RecordMetadata } from './types';
+import { DeadlineTimer } from './deadline-timer';
 import type { PartitionState } from './topic-state';
 
 /**
@@ -64,8 +65,7 @@ export class MemoryWaits {
   private entries: MemoryWait[] = [];
   private head = 0;
   private nextSeq = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly timer = new DeadlineTimer((now) => this.expireDue(now));
 
   constructor(
     private readonly budget: WaitBudget,
@@ -98,7 +98,7 @@ export class MemoryWaits {
     const wait = entry as MemoryWait;
     (wait as { seq: number }).seq = this.nextSeq++;
     this.entries.push(wait);
-    if (wait.deadlineMs < this.timerAt) this.arm(wait.deadlineMs);
+    this.timer.arm(wait.deadlineMs);
   }
 
   peek(): MemoryWait | undefined {
@@ -113,7 +113,7 @@ export class MemoryWaits {
     if (this.head === this.entries.length) {
       this.entries = [];
       this.head = 0;
-      this.clearTimer();
+      this.timer.clear();
     } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
@@ -125,30 +125,18 @@ export class MemoryWaits {
     const all = this.entries.slice(this.head);
     this.entries = [];
     this.head = 0;
-    this.clearTimer();
+    this.timer.clear();
     for (const e of all) this.budget.release(e.size);
     if (all.length > 0) this.onLeave();
     return all;
   }
 
   close(): void {
-    this.clearTimer();
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerAt = Number.POSITIVE_INFINITY;
-  }
-
-  private arm(at: number): void {
-    this.clearTimer();
-    this.timerAt = at;
-    this.timer = setTimeout(() => this.expireDue(Date.now()), Math.max(at - Date.now(), 0));
+    this.timer.clear();
   }
 
   private expireDue(nowMs: number): void {
-    this.clearTimer();
+    this.timer.clear();
     const still: MemoryWait[] = [];
     const due: MemoryWait[] = [];
     let earliest = Number.POSITIVE_INFINITY;
@@ -163,7 +151,7 @@ export class MemoryWaits {
     }
     this.entries = still;
     this.head = 0;
-    if (still.length > 0) this.arm(earliest);
+    if (still.length > 0) this.timer.arm(earliest);
     for (const e of due) {
       this.budget.release(e.size);
       this.expire(e, nowMs);

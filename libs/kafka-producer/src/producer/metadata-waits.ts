@@ -1,6 +1,7 @@
 import { BufferExhaustedError } from './buffer-pool';
 import { InvalidRecordError, KafkaTimeoutError } from './errors';
 import type { WaitBudget, WaitingRecord } from './memory-waits';
+import { DeadlineTimer } from './deadline-timer';
 import type { TopicState } from './topic-state';
 
 export interface MetadataWait extends WaitingRecord {
@@ -27,8 +28,7 @@ export class MetadataWaits {
   private readonly byTopic = new Map<TopicState, MetadataWait[]>();
   private nextSeq = 0;
   private count = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly timer = new DeadlineTimer((now) => this.expireDue(now));
   private barriers: SettleBarrier[] = [];
 
   constructor(
@@ -63,7 +63,7 @@ export class MetadataWaits {
     if (queue === undefined) this.byTopic.set(entry.topic, (queue = []));
     queue.push(wait);
     this.count++;
-    if (wait.deadlineMs < this.timerAt) this.arm(wait.deadlineMs);
+    this.timer.arm(wait.deadlineMs);
   }
 
   /** Metadata changed: every topic now described has its queue appended, in send order. */
@@ -118,12 +118,12 @@ export class MetadataWaits {
         w.reject(error);
       }
     }
-    this.clearTimer();
+    this.timer.clear();
     this.settle();
   }
 
   close(): void {
-    this.clearTimer();
+    this.timer.clear();
   }
 
   private leave(w: MetadataWait): void {
@@ -132,7 +132,7 @@ export class MetadataWaits {
   }
 
   private settle(): void {
-    if (this.count === 0) this.clearTimer();
+    if (this.count === 0) this.timer.clear();
     if (this.barriers.length === 0) return;
     let oldest = Number.POSITIVE_INFINITY;
     for (const q of this.byTopic.values()) if (q.length > 0 && q[0].seq < oldest) oldest = q[0].seq;
@@ -142,20 +142,8 @@ export class MetadataWaits {
     for (const b of done) b.resolve();
   }
 
-  private clearTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerAt = Number.POSITIVE_INFINITY;
-  }
-
-  private arm(at: number): void {
-    this.clearTimer();
-    this.timerAt = at;
-    this.timer = setTimeout(() => this.expireDue(Date.now()), Math.max(at - Date.now(), 0));
-  }
-
   private expireDue(nowMs: number): void {
-    this.clearTimer();
+    this.timer.clear();
     let earliest = Number.POSITIVE_INFINITY;
     const due: MetadataWait[] = [];
     for (const [topic, queue] of this.byTopic) {
@@ -170,7 +158,7 @@ export class MetadataWaits {
       if (still.length === 0) this.byTopic.delete(topic);
       else this.byTopic.set(topic, still);
     }
-    if (earliest !== Number.POSITIVE_INFINITY) this.arm(earliest);
+    if (earliest !== Number.POSITIVE_INFINITY) this.timer.arm(earliest);
     for (const w of due) {
       this.leave(w);
       const known = w.topic.info;

@@ -112,11 +112,14 @@ export class ProducerBatch {
     this.state = 'compressing';
     compress(this.builder).then(
       (bytes) => {
+        // failed meanwhile (a forced close): the late result has nowhere to go
+        if (this.isDone) return;
         this.bytes = bytes;
         this.state = 'closed';
         done(null);
       },
       () => {
+        if (this.isDone) return;
         this.state = 'open';
         try {
           this.close(fallback);

@@ -1,52 +1,7 @@
-import * as net from 'node:net';
-import { ApiVersionsApi } from '../protocol/messages/api-versions.generated';
-import { writeResponseHeader } from '../protocol/messages/headers';
-import { Writer } from '../protocol/primitives/writer';
+import { closedPort, FakeBroker } from '../../test/support/fake-broker';
 import { connectBootstrap, firstReachable, parseBootstrapServers } from './bootstrap';
 import type { BrokerConnection } from './broker-connection';
 import { BootstrapError, ConnectionError, RequestTimeoutError } from './errors';
-
-/** A listener that answers ApiVersions at whatever version is asked, or never answers at all. */
-async function startBroker(silent = false): Promise<{ port: number; stop(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    if (silent) return;
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-        const frame = buffered.subarray(4, 4 + buffered.readInt32BE(0));
-        buffered = buffered.subarray(4 + frame.length);
-        const w = new Writer(64);
-        w.int32(0);
-        writeResponseHeader(w, 0, frame.readInt32BE(4));
-        ApiVersionsApi.encodeResponse(w, { errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] }, frame.readInt16BE(2));
-        w.patchInt32(0, w.offset - 4);
-        socket.write(Buffer.from(w.toBuffer()));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    stop: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** A port on 127.0.0.1 that nothing listens on (bound once, then released). */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 describe('parseBootstrapServers', () => {
   it('parses a comma-separated string and arrays, trimming and skipping blanks', () => {
@@ -91,7 +46,7 @@ describe('connectBootstrap', () => {
   });
 
   it('falls back past a refused address and an unknown host to the first one that works', async () => {
-    const good = await startBroker();
+    const good = await FakeBroker.start();
     try {
       const refused = await closedPort();
       const conn = await connectBootstrap(`127.0.0.1:${refused},kafka-broker.invalid:9092,127.0.0.1:${good.port}`, {
@@ -107,8 +62,8 @@ describe('connectBootstrap', () => {
   });
 
   it('falls back past a broker that accepts but never answers ApiVersions', async () => {
-    const silent = await startBroker(true);
-    const good = await startBroker();
+    const silent = await FakeBroker.start('silent');
+    const good = await FakeBroker.start();
     try {
       const conn = await connectBootstrap([`127.0.0.1:${silent.port}`, `localhost:${good.port}`], { requestTimeoutMs: 100 });
       opened.push(conn);
@@ -121,7 +76,7 @@ describe('connectBootstrap', () => {
 
   it('fails with one error listing every address tried and why', async () => {
     const refused = await closedPort();
-    const silent = await startBroker(true);
+    const silent = await FakeBroker.start('silent');
     try {
       const err = await connectBootstrap(`127.0.0.1:${refused},nowhere.invalid:9092,127.0.0.1:${silent.port}`, {
         requestTimeoutMs: 100,

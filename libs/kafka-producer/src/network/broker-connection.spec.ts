@@ -1,99 +1,21 @@
-import * as net from 'node:net';
+import { FakeBroker, type FakeBrokerBehaviour } from '../../test/support/fake-broker';
 import { KafkaError } from '../errors';
-import { ApiVersionsApi } from '../protocol/messages/api-versions.generated';
-import { writeResponseHeader } from '../protocol/messages/headers';
 import { MetadataApi } from '../protocol/messages/metadata.generated';
-import { Writer } from '../protocol/primitives/writer';
 import { BrokerConnection, type AuthenticatingConnection } from './broker-connection';
 import { AuthenticationError, ConnectionError, NotAuthenticatedError } from './errors';
 import type { ApiVersionTable } from './version-negotiation';
 
-type Behaviour = 'answer' | 'close' | 'tls-garbage' | 'silent';
-
-/** A TLS alert record (content type 21, TLS 1.2, fatal, unexpected_message): what a TLS port may send plaintext clients. */
-const TLS_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a]);
-
-/**
- * A listener that answers ApiVersions ('answer'), hangs up on the first request as a SASL listener
- * would ('close'), answers it with a TLS record as a TLS listener would ('tls-garbage'), or never
- * answers ('silent'). Counts what it accepted and what closed.
- */
-class Listener {
-  accepted = 0;
-  closedByPeer = 0;
-  private readonly sockets = new Set<net.Socket>();
-  private readonly closeWaiters: Array<() => void> = [];
-
-  private constructor(
-    private readonly server: net.Server,
-    readonly port: number,
-  ) {}
-
-  static async start(behaviour: Behaviour): Promise<Listener> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const listener = new Listener(server, (server.address() as net.AddressInfo).port);
-    server.on('connection', (socket) => listener.accept(socket, behaviour));
-    return listener;
-  }
-
-  /** Resolves when the next accepted socket closes (or at once if one already closed). */
-  nextClose(): Promise<void> {
-    if (this.closedByPeer > 0) return Promise.resolve();
-    return new Promise((resolve) => this.closeWaiters.push(resolve));
-  }
-
-  private accept(socket: net.Socket, behaviour: Behaviour): void {
-    this.accepted++;
-    this.sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.closedByPeer++;
-      for (const resolve of this.closeWaiters.splice(0)) resolve();
-    });
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      if (behaviour === 'silent') return;
-      if (behaviour === 'close') {
-        socket.destroy();
-        return;
-      }
-      if (behaviour === 'tls-garbage') {
-        socket.end(TLS_ALERT);
-        return;
-      }
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-        const frame = buffered.subarray(4, 4 + buffered.readInt32BE(0));
-        buffered = buffered.subarray(4 + frame.length);
-        const w = new Writer(128);
-        w.int32(0);
-        writeResponseHeader(w, 0, frame.readInt32BE(4));
-        ApiVersionsApi.encodeResponse(
-          w,
-          {
-            errorCode: 0,
-            apiKeys: [
-              { apiKey: 3, minVersion: 0, maxVersion: 12 },
-              { apiKey: 18, minVersion: 0, maxVersion: 4 },
-            ],
-          },
-          frame.readInt16BE(2),
-        );
-        w.patchInt32(0, w.offset - 4);
-        socket.write(Buffer.from(w.toBuffer()));
-      }
-    });
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
+/** A fake broker listing Metadata as well as ApiVersions, so the authenticate hook has a Metadata version to read. */
+function startListener(behaviour: FakeBrokerBehaviour): Promise<FakeBroker> {
+  return FakeBroker.start(behaviour, {
+    apiKeys: [
+      { apiKey: 3, minVersion: 0, maxVersion: 12 },
+      { apiKey: 18, minVersion: 0, maxVersion: 4 },
+    ],
+  });
 }
 
-let listener: Listener | null = null;
+let listener: FakeBroker | null = null;
 const opened: BrokerConnection[] = [];
 
 afterEach(async () => {
@@ -113,7 +35,7 @@ async function failureOf(p: Promise<unknown>): Promise<unknown> {
 
 describe('BrokerConnection.open', () => {
   it('negotiates versions while authenticating, runs the authenticate hook, then hands out a ready connection', async () => {
-    listener = await Listener.start('answer');
+    listener = await startListener('answer');
     const seen: { state?: string; metadataMax?: number; refusal?: unknown } = {};
     const authenticate = async (conn: AuthenticatingConnection, versions: ApiVersionTable): Promise<void> => {
       seen.state = conn.state;
@@ -131,15 +53,15 @@ describe('BrokerConnection.open', () => {
   });
 
   it('without a hook, is ready right after ApiVersions', async () => {
-    listener = await Listener.start('answer');
+    listener = await startListener('answer');
     const bc = await BrokerConnection.open({ host: '127.0.0.1', port: listener.port });
     opened.push(bc);
     expect(bc.state).toBe('ready');
   });
 
   it('turns a refusal by the authenticate hook into a non-retriable AuthenticationError and closes the socket', async () => {
-    listener = await Listener.start('answer');
-    const closed = listener.nextClose();
+    listener = await startListener('answer');
+    const closed = listener.closes(1);
     const err = await failureOf(
       BrokerConnection.open({
         host: '127.0.0.1',
@@ -156,7 +78,7 @@ describe('BrokerConnection.open', () => {
   });
 
   it('keeps a transient failure inside the hook (a disconnect, a timeout) retriable', async () => {
-    listener = await Listener.start('answer');
+    listener = await startListener('answer');
     const transient = new ConnectionError('x:1', 'NETWORK_EXCEPTION', 'reset during SASL');
     const err = await failureOf(
       BrokerConnection.open({
@@ -171,7 +93,7 @@ describe('BrokerConnection.open', () => {
   });
 
   it('says the listener may need TLS or SASL when the broker hangs up during the ApiVersions handshake', async () => {
-    listener = await Listener.start('close');
+    listener = await startListener('hang-up');
     const err = await failureOf(BrokerConnection.open({ host: '127.0.0.1', port: listener.port }));
     expect(err).toBeInstanceOf(ConnectionError);
     expect(err).toMatchObject({ code: 'HANDSHAKE_CLOSED', retriable: true });
@@ -180,7 +102,7 @@ describe('BrokerConnection.open', () => {
   });
 
   it('says the same, noting the bytes look like TLS, when the broker answers ApiVersions with a TLS record', async () => {
-    listener = await Listener.start('tls-garbage');
+    listener = await startListener('tls-alert');
     const err = await failureOf(BrokerConnection.open({ host: '127.0.0.1', port: listener.port }));
     expect(err).toMatchObject({ code: 'HANDSHAKE_CLOSED' });
     expect((err as Error).message).toMatch(/not a Kafka response \(they look like TLS\).*TLS or SASL/);
@@ -188,18 +110,18 @@ describe('BrokerConnection.open', () => {
   });
 
   it('leaves other handshake failures as they are (a silent broker times out)', async () => {
-    listener = await Listener.start('silent');
+    listener = await startListener('silent');
     const err = await failureOf(BrokerConnection.open({ host: '127.0.0.1', port: listener.port, requestTimeoutMs: 50 }));
     expect(err).toBeInstanceOf(KafkaError);
     expect(err).toMatchObject({ code: 'REQUEST_TIMED_OUT' });
   });
 
   it('destroys the socket of an attempt at once when its signal aborts', async () => {
-    listener = await Listener.start('silent');
+    listener = await startListener('silent');
     const abort = new AbortController();
     const attempt = BrokerConnection.open({ host: '127.0.0.1', port: listener.port, requestTimeoutMs: 60_000, signal: abort.signal });
     while (listener.accepted === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    const closed = listener.nextClose();
+    const closed = listener.closes(1);
     abort.abort();
     const err = await failureOf(attempt);
     expect(err).toMatchObject({ code: 'CONNECTION_CLOSED', message: expect.stringContaining('aborted') });
@@ -208,7 +130,7 @@ describe('BrokerConnection.open', () => {
   });
 
   it('does not connect at all when the signal already aborted', async () => {
-    listener = await Listener.start('answer');
+    listener = await startListener('answer');
     const abort = new AbortController();
     abort.abort();
     await expect(BrokerConnection.open({ host: '127.0.0.1', port: listener.port, signal: abort.signal })).rejects.toMatchObject({

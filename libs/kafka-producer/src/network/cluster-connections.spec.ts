@@ -1,106 +1,7 @@
-import * as net from 'node:net';
-import { ApiVersionsApi } from '../protocol/messages/api-versions.generated';
-import { writeResponseHeader } from '../protocol/messages/headers';
-import { Writer } from '../protocol/primitives/writer';
+import { closedPort, FakeBroker, type FakeBrokerBehaviour } from '../../test/support/fake-broker';
 import type { BrokerAddress } from './address';
 import { NetworkClusterConnections, type ClusterConnectionsConfig } from './cluster-connections';
 import { AuthenticationError, BootstrapError } from './errors';
-
-type Behaviour = 'answer' | 'close' | 'silent';
-
-/** A listener that answers ApiVersions, hangs up on the first request, or never answers. */
-class Listener {
-  accepted = 0;
-  closed = 0;
-  private readonly sockets = new Set<net.Socket>();
-  private readonly waiters: Array<() => void> = [];
-
-  private constructor(
-    private readonly server: net.Server,
-    readonly port: number,
-  ) {}
-
-  static async start(behaviour: Behaviour): Promise<Listener> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const listener = new Listener(server, (server.address() as net.AddressInfo).port);
-    server.on('connection', (socket) => listener.accept(socket, behaviour));
-    return listener;
-  }
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  /** Resolves once the listener has seen `count` sockets close in total. */
-  closes(count: number): Promise<void> {
-    return this.when(() => this.closed >= count);
-  }
-
-  accepts(count: number): Promise<void> {
-    return this.when(() => this.accepted >= count);
-  }
-
-  private when(condition: () => boolean): Promise<void> {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (condition()) resolve();
-        else this.waiters.push(check);
-      };
-      this.waiters.push(check);
-    });
-  }
-
-  private changed(): void {
-    for (const check of this.waiters.splice(0)) check();
-  }
-
-  private accept(socket: net.Socket, behaviour: Behaviour): void {
-    this.accepted++;
-    this.sockets.add(socket);
-    this.changed();
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.closed++;
-      this.changed();
-    });
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      if (behaviour === 'silent') return;
-      if (behaviour === 'close') {
-        socket.destroy();
-        return;
-      }
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-        const frame = buffered.subarray(4, 4 + buffered.readInt32BE(0));
-        buffered = buffered.subarray(4 + frame.length);
-        const w = new Writer(64);
-        w.int32(0);
-        writeResponseHeader(w, 0, frame.readInt32BE(4));
-        ApiVersionsApi.encodeResponse(w, { errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] }, frame.readInt16BE(2));
-        w.patchInt32(0, w.offset - 4);
-        socket.write(Buffer.from(w.toBuffer()));
-      }
-    });
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/** A port on 127.0.0.1 that nothing listens on (bound once, then released). */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Fails with a message naming what did not happen, rather than leaving it to jest's test timeout. */
 async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -130,11 +31,11 @@ const config = (bootstrapServers: string[], overrides: Partial<ClusterConnection
 
 const node = (nodeId: number, port: number): BrokerAddress => ({ nodeId, host: '127.0.0.1', port, rack: null });
 
-const listeners: Listener[] = [];
+const listeners: FakeBroker[] = [];
 let cc: NetworkClusterConnections | null = null;
 
-async function listen(behaviour: Behaviour): Promise<Listener> {
-  const l = await Listener.start(behaviour);
+async function listen(behaviour: FakeBrokerBehaviour): Promise<FakeBroker> {
+  const l = await FakeBroker.start(behaviour);
   listeners.push(l);
   return l;
 }
@@ -224,7 +125,7 @@ describe('NetworkClusterConnections.any', () => {
   });
 
   it('rejects with the handshake failure as cause when the broker hangs up during ApiVersions', async () => {
-    const sasl = await listen('close');
+    const sasl = await listen('hang-up');
     const { cc } = connections(config([sasl.address]));
     const err = await cc.any().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BootstrapError);

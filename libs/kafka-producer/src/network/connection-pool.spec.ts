@@ -1,56 +1,7 @@
-import * as net from 'node:net';
-import { ApiVersionsApi } from '../protocol/messages/api-versions.generated';
-import { writeResponseHeader } from '../protocol/messages/headers';
-import { Writer } from '../protocol/primitives/writer';
+import { FakeBroker } from '../../test/support/fake-broker';
 import { BrokerConnection, type BrokerConnectionOptions } from './broker-connection';
 import { ConnectionPool, exponentialBackoff, type PoolEvent } from './connection-pool';
 import { AuthenticationError, ConnectionError } from './errors';
-
-/** A listener on 127.0.0.1 answering ApiVersions; counts connections and can drop them all. */
-class Broker {
-  readonly sockets = new Set<net.Socket>();
-  accepted = 0;
-  private constructor(
-    private readonly server: net.Server,
-    readonly port: number,
-  ) {}
-
-  static async start(): Promise<Broker> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const broker = new Broker(server, (server.address() as net.AddressInfo).port);
-    server.on('connection', (socket) => {
-      broker.accepted++;
-      broker.sockets.add(socket);
-      socket.on('close', () => broker.sockets.delete(socket));
-      socket.on('error', () => {});
-      let buffered = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        buffered = Buffer.concat([buffered, chunk]);
-        while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-          const frame = buffered.subarray(4, 4 + buffered.readInt32BE(0));
-          buffered = buffered.subarray(4 + frame.length);
-          const w = new Writer(64);
-          w.int32(0);
-          writeResponseHeader(w, 0, frame.readInt32BE(4));
-          ApiVersionsApi.encodeResponse(w, { errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }] }, frame.readInt16BE(2));
-          w.patchInt32(0, w.offset - 4);
-          socket.write(Buffer.from(w.toBuffer()));
-        }
-      });
-    });
-    return broker;
-  }
-
-  dropAll(): void {
-    for (const s of this.sockets) s.destroy();
-  }
-
-  async stop(): Promise<void> {
-    this.dropAll();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -102,11 +53,11 @@ describe('exponentialBackoff', () => {
 });
 
 describe('ConnectionPool', () => {
-  let broker: Broker;
+  let broker: FakeBroker;
   let pool: ConnectionPool | null = null;
 
   beforeEach(async () => {
-    broker = await Broker.start();
+    broker = await FakeBroker.start();
   });
   afterEach(async () => {
     await pool?.close();
@@ -240,7 +191,7 @@ describe('ConnectionPool', () => {
   });
 
   it('closes the connection of a node whose address changed or that disappeared', async () => {
-    const other = await Broker.start();
+    const other = await FakeBroker.start();
     try {
       pool = new ConnectionPool([node(1), node(2)]);
       const c1 = await pool.get(1);
@@ -314,43 +265,29 @@ describe('ConnectionPool', () => {
   });
 
   it('with the real open, close() destroys the socket of an attempt whose broker never answers ApiVersions', async () => {
-    const silent = net.createServer();
-    const accepted: net.Socket[] = [];
-    let closedSockets = 0;
-    silent.on('connection', (s) => {
-      accepted.push(s);
-      // read (and ignore) the ApiVersions request; a paused socket would not notice the peer's close
-      s.resume();
-      s.on('close', () => closedSockets++);
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silent = await FakeBroker.start('silent');
     try {
-      pool = new ConnectionPool([node(1, (silent.address() as net.AddressInfo).port)], { requestTimeoutMs: 60_000 });
+      pool = new ConnectionPool([node(1, silent.port)], { requestTimeoutMs: 60_000 });
       pool.ready(1);
-      await eventually(() => accepted.length === 1, 'the attempt connected');
+      await eventually(() => silent.accepted === 1, 'the attempt connected');
       await pool.close();
-      await eventually(() => closedSockets === 1, 'the broker saw the attempt close', 1000);
+      await eventually(() => silent.closed === 1, 'the broker saw the attempt close', 1000);
     } finally {
-      for (const s of accepted) s.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await silent.stop();
     }
   });
 
   it('keeps the handshake failure as lastError when the broker hangs up during ApiVersions', async () => {
-    const sasl = net.createServer((s) => {
-      s.on('error', () => {});
-      s.on('data', () => s.destroy());
-    });
-    await new Promise<void>((resolve) => sasl.listen(0, '127.0.0.1', resolve));
+    const sasl = await FakeBroker.start('hang-up');
     try {
-      pool = new ConnectionPool([node(1, (sasl.address() as net.AddressInfo).port)]);
+      pool = new ConnectionPool([node(1, sasl.port)]);
       const err = await pool.get(1).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'HANDSHAKE_CLOSED', message: expect.stringContaining('TLS or SASL') });
       expect(pool.lastError(1)).toBe(err);
       // retrying may help (a broker restarting hangs up too): not a fatal node error
       expect(pool.nodeError(1)).toBeNull();
     } finally {
-      await new Promise<void>((resolve) => sasl.close(() => resolve()));
+      await sasl.stop();
     }
   });
 

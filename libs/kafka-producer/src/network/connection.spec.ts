@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import * as vm from 'node:vm';
+import { closedPort } from '../../test/support/fake-broker';
 import { ProtocolEncodeError } from '../errors';
 import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/messages/headers';
 import type { KafkaApi } from '../protocol/messages/kafka-api';
@@ -577,10 +578,7 @@ describe('Connection', () => {
   });
 
   it('fails connect() with CONNECT_FAILED when nothing listens', async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await closedPort();
     const c = new Connection({ host: '127.0.0.1', port });
     connections.push(c);
     const err = await rejectionOf(c.connect());

@@ -1,24 +1,16 @@
-import { recordingLogger, ScriptedCluster, track, turns, type Tracked } from '../../test/support/scripted-cluster';
+import { closeProducers, producerOn, recordingLogger, ScriptedCluster, track, turns, type Tracked } from '../../test/support/scripted-cluster';
 import { KafkaProtocolError } from '../errors';
 import { AuthenticationError, ConnectionError } from '../network/errors';
 import { BufferExhaustedError } from './buffer-pool';
 import { KafkaTimeoutError, ProducerClosedError, ProducerFatalError } from './errors';
-import { KafkaProducer, type KafkaProducerOptions } from './kafka-producer';
+import type { KafkaProducer } from './kafka-producer';
 import type { DeliveryFailure, DeliveryReport, ProducerState } from './producer-events';
 import type { RecordMetadata } from './types';
 
 jest.setTimeout(30_000);
 
-const producers: KafkaProducer<string, string>[] = [];
-
-function producerOn(cluster: ScriptedCluster, options: Partial<KafkaProducerOptions<string, string>> = {}): KafkaProducer<string, string> {
-  const p = new KafkaProducer<string, string>({ bootstrapServers: 'broker-1:9092', logger: recordingLogger(), ...options }, cluster.internals);
-  producers.push(p);
-  return p;
-}
-
 afterEach(async () => {
-  await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 0 })));
+  await closeProducers();
 });
 
 const KB = 'x'.repeat(1000);

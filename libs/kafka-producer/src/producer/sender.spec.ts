@@ -1,24 +1,15 @@
-import { recordingLogger, ScriptedCluster, track, turns } from '../../test/support/scripted-cluster';
+import { closeProducers, producerOn, ScriptedCluster, track, turns } from '../../test/support/scripted-cluster';
 import { ConnectionError, UnsupportedVersionError } from '../network/errors';
 import { ProduceApi } from '../protocol/messages/produce.generated';
 import * as compression from '../protocol/records/compression';
 import type { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
 import { BatchCompressionError } from './errors';
-import { KafkaProducer, type KafkaProducerOptions } from './kafka-producer';
 
 jest.setTimeout(30_000);
 
-const producers: KafkaProducer<string, string>[] = [];
-
-function producerOn(cluster: ScriptedCluster, options: Partial<KafkaProducerOptions<string, string>> = {}): KafkaProducer<string, string> {
-  const p = new KafkaProducer<string, string>({ bootstrapServers: 'broker-1:9092', logger: recordingLogger(), ...options }, cluster.internals);
-  producers.push(p);
-  return p;
-}
-
 afterEach(async () => {
   jest.restoreAllMocks();
-  await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 0 })));
+  await closeProducers();
 });
 
 const values = (n: number, prefix = 'v'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);

@@ -13,6 +13,7 @@ import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from '.
 import type { BodyEncoder } from '../../src/network/request-encoder';
 import type { ApiDescriptor } from '../../src/network/version-negotiation';
 import type { ProducerInternals } from '../../src/producer/internals';
+import { KafkaProducer, type KafkaProducerOptions } from '../../src/producer/kafka-producer';
 import type { ResolvedProducerConfig } from '../../src/producer/producer-config';
 
 export interface BrokerSpec {
@@ -849,4 +850,18 @@ export async function turns(n = 1): Promise<void> {
 /** A logger whose calls a spec can inspect, and which keeps provoked errors off the console. */
 export function recordingLogger(): { debug: jest.Mock; info: jest.Mock; warn: jest.Mock; error: jest.Mock } {
   return { debug: jest.fn(), info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+}
+
+const producers: KafkaProducer<string, string>[] = [];
+
+/** A string producer on `cluster`, logging to a {@link recordingLogger}; {@link closeProducers} closes it. */
+export function producerOn(cluster: ScriptedCluster, options: Partial<KafkaProducerOptions<string, string>> = {}): KafkaProducer<string, string> {
+  const p = new KafkaProducer<string, string>({ bootstrapServers: 'broker-1:9092', logger: recordingLogger(), ...options }, cluster.internals);
+  producers.push(p);
+  return p;
+}
+
+/** Closes every producer {@link producerOn} made since the last call, without waiting for sends (timeoutMs 0): for a spec's afterEach. */
+export async function closeProducers(): Promise<void> {
+  await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 0 })));
 }

@@ -1,7 +1,7 @@
 import { KafkaError } from '../errors';
 import type { KafkaApi } from '../protocol/messages/kafka-api';
 import type { Reader } from '../protocol/primitives/reader';
-import type { NodeConnection } from './cluster-connections';
+import type { NodeConnection } from './node-connection';
 import {
   Connection,
   type CloseListener,

@@ -7,11 +7,13 @@ import type { ClusterConnections } from './cluster-connections';
 import type { ProducerInternals } from './internals';
 import { InvalidRecordError, ProducerClosedError, ProducerConfigError, ProducerFatalError, RecordTooLargeError } from './errors';
 import type { ProducerInterceptor } from './interceptors';
-import { consoleLogger, ProducerLogger, type Logger } from './logger';
+import { consoleLogger, ProducerLogger } from './logger';
 import { isFatalClusterError, Metadata, validateTopicName } from './metadata';
 import { MetadataWaits, type MetadataWait } from './metadata-waits';
 import { partitionForKey, type Partitioner } from './partitioner';
-import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './producer-config';
+import { resolveProducerConfig, type KafkaProducerOptions, type ResolvedProducerConfig } from './producer-config';
+
+export type { KafkaProducerOptions } from './producer-config';
 import { ProducerEvents, type DeliveryFailure, type DeliveryReport, type ProducerState, type ProducerStateChange, type Unsubscribe } from './producer-events';
 import { RecordAccumulator, type BatchCodec } from './record-accumulator';
 import { Sender } from './sender';
@@ -21,12 +23,6 @@ import { ProducerMetrics, type ProducerMetricsSnapshot } from './metrics';
 import { ProducerTopics, type TopicInfo } from './topic-state';
 import type { HeaderValue, ProducerRecord, ProducerRecordHeaders, RecordMetadata, SendCallback } from './types';
 
-export interface KafkaProducerOptions<K, V> extends ProducerConfig<K, V> {
-  keySerializer?: Serializer<K>;
-  valueSerializer?: Serializer<V>;
-  /** Where the producer's own messages go; default: warnings and errors to stderr. */
-  logger?: Logger;
-}
 
 export interface CloseOptions {
   /**

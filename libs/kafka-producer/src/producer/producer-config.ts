@@ -1,7 +1,8 @@
 import type { ProducerInterceptor } from './interceptors';
 import type { Partitioner } from './partitioner';
 import { ProducerConfigError } from './errors';
-import type { KafkaProducerOptions } from './kafka-producer';
+import type { Logger } from './logger';
+import type { Serializer } from './serializers';
 
 export type Acks = 'all' | -1 | 0 | 1 | '-1' | '0' | '1';
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -42,6 +43,14 @@ export interface ProducerConfig<K = unknown, V = unknown> {
   interceptors?: ReadonlyArray<ProducerInterceptor<K, V>>;
   /** Whether a Metadata request may create a missing topic (Java: allow.auto.create.topics). */
   allowAutoCreateTopics?: boolean;
+}
+
+/** What `new KafkaProducer(options)` takes: the configuration plus serializers and a logger. */
+export interface KafkaProducerOptions<K, V> extends ProducerConfig<K, V> {
+  keySerializer?: Serializer<K>;
+  valueSerializer?: Serializer<V>;
+  /** Where the producer's own messages go; default: warnings and errors to stderr. */
+  logger?: Logger;
 }
 
 /** Every key resolved to a concrete value; what the rest of the producer reads. */

@@ -244,3 +244,38 @@ describe('leader epochs', () => {
     expect(cluster.log('orders', 0)).toEqual(['a', 'b']);
   });
 });
+
+describe('delivery timeout', () => {
+  it('records queued for a broker that stays down fail with DELIVERY_TIMEOUT once deliveryTimeoutMs passed since their batch was created, not before', async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster, { lingerMs: 0, requestTimeoutMs: 200, deliveryTimeoutMs: 400 });
+    await producer.send({ topic: 'orders', value: 'warm-up' });
+    // reconnect backoff far beyond the timeout: only the sender's own expiry timer can end these records
+    cluster.setDown(1, 60_000);
+    const started = Date.now();
+    const outcomes = values(5).map((value) =>
+      producer.send({ topic: 'orders', value }).then(
+        () => null,
+        (e: Error & { code?: string }) => ({ code: e.code, at: Date.now() - started }),
+      ),
+    );
+    const failures = await Promise.all(outcomes);
+    for (const f of failures) {
+      expect(f).not.toBeNull();
+      expect(f!.code).toBe('DELIVERY_TIMEOUT');
+      expect(f!.at).toBeGreaterThanOrEqual(395);
+    }
+    expect(cluster.log('orders', 0)).toEqual(['warm-up']);
+  });
+
+  it('a batch retried until its delivery timeout fails with DELIVERY_TIMEOUT carrying the broker error as cause', async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster, { lingerMs: 0, retryBackoffMs: 20, retryBackoffMaxMs: 20, requestTimeoutMs: 200, deliveryTimeoutMs: 300 });
+    await producer.send({ topic: 'orders', value: 'warm-up' });
+    cluster.scriptPartition('orders', 0, ...Array.from({ length: 200 }, () => ({ errorCode: 7 })));
+    const error = (await producer.send({ topic: 'orders', value: 'doomed' }).catch((e: Error) => e)) as Error & { code?: string; cause?: unknown };
+    expect(error.code).toBe('DELIVERY_TIMEOUT');
+    expect((error.cause as { code?: string } | undefined)?.code).toBe('REQUEST_TIMED_OUT');
+    expect(cluster.produceRequests().length).toBeGreaterThan(2);
+  });
+});

@@ -8,6 +8,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
   moduleNameMapper: {
     '^@app/kafka-producer(|/.*)$': '<rootDir>/libs/kafka-producer/src$1',
+    '^@app/nestjs-kafka-producer(|/.*)$': '<rootDir>/libs/nestjs-kafka-producer/src$1',
     '^@app/kafka-testing(|/.*)$': '<rootDir>/libs/kafka-testing/src$1',
   },
 };

@@ -1,7 +1,7 @@
 export { KafkaProducer } from './kafka-producer';
 export type { KafkaProducerOptions, CloseOptions, ProducerHealthSnapshot } from './kafka-producer';
 export type { ProducerConfig, ResolvedProducerConfig, Acks, CompressionType } from './producer-config';
-export { PRODUCER_DEFAULTS } from './producer-config';
+export { PRODUCER_DEFAULTS, producerConfigProblems } from './producer-config';
 export type { ProducerRecord, RecordMetadata, SendCallback, HeaderValue, ProducerRecordHeaders } from './types';
 export type { Serializer } from './serializers';
 export { bufferSerializer, stringSerializer, jsonSerializer, bytesOrStringSerializer } from './serializers';

@@ -360,3 +360,17 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
   if (problems.length > 0) throw new ProducerConfigError(problems);
   return Object.freeze(resolved);
 }
+
+/**
+ * Every problem with a configuration, without building a producer (empty when it is valid); for
+ * layers that validate options up front, such as the Nest module at boot.
+ */
+export function producerConfigProblems(config: KafkaProducerOptions<any, any>): string[] {
+  try {
+    resolveProducerConfig(config);
+    return [];
+  } catch (e) {
+    if (e instanceof ProducerConfigError) return [...e.problems];
+    throw e;
+  }
+}

@@ -1,0 +1,86 @@
+import type { ProducerInterceptor } from '@app/kafka-producer';
+import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { DEFAULT_PRODUCER_NAME, kafkaProducerTokenName } from './kafka-producer.constants';
+import type { KafkaProducerInterceptor } from './kafka-producer.interceptor';
+import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } from './kafka-producer.module-definition';
+import type { KafkaProducerModuleOptions } from './kafka-producer.options';
+import { KafkaProducerService } from './kafka-producer.service';
+import { validateModuleOptions } from './kafka-producer.validation';
+
+/**
+ * Registers a producer as an injectable KafkaProducerService:
+ *
+ *   KafkaProducerModule.forRoot({ bootstrapServers: ['broker:9092'], clientId: 'orders' })
+ *   KafkaProducerModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ ... }) })
+ *   KafkaProducerModule.forRoot({ name: 'audit', isGlobal: true, ... })   // @InjectKafkaProducer('audit')
+ *
+ * Each registration is its own module instance with private providers; only the producer's token is
+ * exported (the class for the default producer, `KafkaProducerService:<name>` for a named one), so
+ * several producers can be imported side by side.
+ */
+@Module({})
+export class KafkaProducerModule extends ConfigurableModuleClass {
+  static forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    return withProducer(super.forRoot(options), options.name ?? DEFAULT_PRODUCER_NAME);
+  }
+
+  static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withProducer(super.forRootAsync(options), options.name ?? DEFAULT_PRODUCER_NAME);
+  }
+}
+
+function withProducer(base: DynamicModule, name: string): DynamicModule {
+  const service: Provider = {
+    provide: KafkaProducerService,
+    // the options exist only now (forRootAsync): validate, resolve interceptors through DI, build
+    useFactory: async (options: KafkaProducerModuleOptions, moduleRef: ModuleRef) => {
+      validateModuleOptions(name, options);
+      const interceptors = await resolveInterceptors(options.interceptors ?? [], moduleRef);
+      return new KafkaProducerService(name, options, interceptors);
+    },
+    inject: [MODULE_OPTIONS_TOKEN, ModuleRef],
+  };
+  const providers: Provider[] = [...(base.providers ?? []), service];
+  const exported: Array<string | Type<unknown>> = [];
+  if (name === DEFAULT_PRODUCER_NAME) {
+    exported.push(KafkaProducerService);
+  } else {
+    const token = kafkaProducerTokenName(name);
+    providers.push({ provide: token, useExisting: KafkaProducerService });
+    exported.push(token);
+  }
+  return { ...base, providers, exports: [...(base.exports ?? []), ...exported] };
+}
+
+/**
+ * Interceptor classes come from DI: an existing provider anywhere in the app (non-strict lookup), or an
+ * instance the module creates with its dependencies injected. Objects are used as they are.
+ */
+async function resolveInterceptors(
+  entries: ReadonlyArray<Type<KafkaProducerInterceptor> | ProducerInterceptor<any, any> | KafkaProducerInterceptor>,
+  moduleRef: ModuleRef,
+): Promise<ProducerInterceptor<any, any>[]> {
+  const out: ProducerInterceptor<any, any>[] = [];
+  for (const entry of entries) {
+    let instance: KafkaProducerInterceptor;
+    if (typeof entry === 'function') {
+      const cls = entry as Type<KafkaProducerInterceptor>;
+      let found: KafkaProducerInterceptor | undefined;
+      try {
+        found = moduleRef.get(cls, { strict: false });
+      } catch {
+        found = undefined;
+      }
+      instance = found ?? (await moduleRef.create(cls));
+    } else {
+      instance = entry as KafkaProducerInterceptor;
+    }
+    out.push({
+      onSend: instance.onSend === undefined ? undefined : (record) => instance.onSend!(record) ?? record,
+      onAcknowledgement: instance.onAcknowledgement === undefined ? undefined : (m, e) => instance.onAcknowledgement!(m, e),
+      close: (instance as ProducerInterceptor).close === undefined ? undefined : () => (instance as ProducerInterceptor).close!(),
+    });
+  }
+  return out;
+}

@@ -12,3 +12,7 @@ export type { KafkaProducerInterceptor } from './kafka-producer.interceptor';
 export type { KafkaDeliveryReport, KafkaDeliveryError } from './delivery-report';
 export { toDeliveryReport } from './delivery-report';
 export { KafkaProducerOptionsException, KafkaProducerConnectException } from './kafka-producer.exceptions';
+export { Produce, KAFKA_PRODUCE_CONFIG, KafkaProduceNotBoundException, KafkaProduceResultException, KafkaProduceTopicConfigException } from './produce';
+export type { ProduceOptions, ProduceTopicFromConfig, ProduceValueOrFn, KafkaProduceConfigSource } from './produce';
+export { KafkaExceptionFilter, kafkaErrorToHttpStatus, kafkaErrorToHttpBody } from './filters';
+export type { KafkaHttpErrorBody } from './filters';

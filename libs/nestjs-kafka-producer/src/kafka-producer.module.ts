@@ -1,12 +1,13 @@
 import type { ProducerInterceptor } from '@app/kafka-producer';
 import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { DiscoveryModule, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { DEFAULT_PRODUCER_NAME, kafkaProducerTokenName } from './kafka-producer.constants';
 import type { KafkaProducerInterceptor } from './kafka-producer.interceptor';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } from './kafka-producer.module-definition';
 import type { KafkaProducerModuleOptions } from './kafka-producer.options';
 import { KafkaProducerService } from './kafka-producer.service';
 import { validateModuleOptions } from './kafka-producer.validation';
+import { KafkaProduceExplorer } from './produce/produce.explorer';
 
 /**
  * Registers a producer as an injectable KafkaProducerService:
@@ -41,7 +42,14 @@ function withProducer(base: DynamicModule, name: string): DynamicModule {
     },
     inject: [MODULE_OPTIONS_TOKEN, ModuleRef],
   };
-  const providers: Provider[] = [...(base.providers ?? []), service];
+  // binds this producer to the @Produce methods that name it (see produce/produce.explorer.ts)
+  const explorer: Provider = {
+    provide: KafkaProduceExplorer,
+    useFactory: (producer: KafkaProducerService, options: KafkaProducerModuleOptions, discovery: DiscoveryService, scanner: MetadataScanner, moduleRef: ModuleRef) =>
+      new KafkaProduceExplorer(name, producer, options.valueSerializer !== undefined, discovery, scanner, moduleRef),
+    inject: [KafkaProducerService, MODULE_OPTIONS_TOKEN, DiscoveryService, MetadataScanner, ModuleRef],
+  };
+  const providers: Provider[] = [...(base.providers ?? []), service, explorer];
   const exported: Array<string | Type<unknown>> = [];
   if (name === DEFAULT_PRODUCER_NAME) {
     exported.push(KafkaProducerService);
@@ -50,7 +58,7 @@ function withProducer(base: DynamicModule, name: string): DynamicModule {
     providers.push({ provide: token, useExisting: KafkaProducerService });
     exported.push(token);
   }
-  return { ...base, providers, exports: [...(base.exports ?? []), ...exported] };
+  return { ...base, imports: [...(base.imports ?? []), DiscoveryModule], providers, exports: [...(base.exports ?? []), ...exported] };
 }
 
 /**

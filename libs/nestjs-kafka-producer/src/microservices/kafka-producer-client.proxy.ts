@@ -178,15 +178,24 @@ export class KafkaProducerClientProxy extends ClientProxy<Record<never, never>, 
     return () => undefined;
   }
 
-  protected async dispatchEvent<T = KafkaDeliveryReport>(packet: ReadPacket): Promise<T> {
-    const record = await this.toProducerRecord(packet);
-    return (await this.service.send(record)) as T;
+  /**
+   * Hands the record to the producer within the emit() call when the serializer is synchronous, so
+   * emits keep their order (per partition, as Kafka keeps it). An async serializer's records go out
+   * as its promises resolve.
+   */
+  protected dispatchEvent<T = KafkaDeliveryReport>(packet: ReadPacket): Promise<T> {
+    try {
+      const topic = this.normalizePattern(packet.pattern);
+      const built = KafkaRecord.isKafkaRecord(packet.data) ? packet.data : undefined;
+      const serialized: unknown = this.serializer.serialize((built === undefined ? packet.data : built.value) as never, { pattern: topic });
+      if (isPromiseLike(serialized)) return Promise.resolve(serialized).then((value) => this.sendRecord<T>(topic, built, value));
+      return this.sendRecord<T>(topic, built, serialized);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
-  private async toProducerRecord(packet: ReadPacket): Promise<ProducerRecord<unknown, unknown>> {
-    const topic = this.normalizePattern(packet.pattern);
-    const built = KafkaRecord.isKafkaRecord(packet.data) ? packet.data : undefined;
-    const serialized: unknown = await this.serializer.serialize((built === undefined ? packet.data : built.value) as never, { pattern: topic });
+  private sendRecord<T>(topic: string, built: KafkaRecord | undefined, serialized: unknown): Promise<T> {
     const record: ProducerRecord<unknown, unknown> = { topic, value: this.encodeValue(serialized) };
     if (built !== undefined) {
       if (built.key !== undefined) record.key = built.key;
@@ -194,7 +203,7 @@ export class KafkaProducerClientProxy extends ClientProxy<Record<never, never>, 
       if (built.partition !== undefined) record.partition = built.partition;
       if (built.timestamp !== undefined) record.timestamp = built.timestamp;
     }
-    return record;
+    return this.service.send(record) as Promise<T>;
   }
 
   /** With no valueSerializer the producer takes bytes or strings only: anything else goes as JSON. */
@@ -213,4 +222,8 @@ export class KafkaProducerClientProxy extends ClientProxy<Record<never, never>, 
       return String(pattern);
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -19,20 +19,22 @@ export interface KafkaRecordOptions<K = unknown> {
  */
 export class KafkaRecord<V = unknown, K = unknown> implements KafkaRecordOptions<K> {
   readonly [KAFKA_RECORD] = true;
-  readonly key?: K;
-  readonly headers?: ProducerRecordHeaders;
-  readonly partition?: number;
-  readonly timestamp?: number | bigint | Date;
+  // declared only: an unset field must be absent (not an own property holding undefined)
+  declare readonly key?: K;
+  declare readonly headers?: ProducerRecordHeaders;
+  declare readonly partition?: number;
+  declare readonly timestamp?: number | bigint | Date;
 
   constructor(
     readonly value: V,
     options: KafkaRecordOptions<K> = {},
   ) {
     // absent fields stay absent, so the producer applies its own defaults (partitioner, send time)
-    if (options.key !== undefined) this.key = options.key;
-    if (options.headers !== undefined) this.headers = options.headers;
-    if (options.partition !== undefined) this.partition = options.partition;
-    if (options.timestamp !== undefined) this.timestamp = options.timestamp;
+    const self = this as { -readonly [F in keyof KafkaRecordOptions<K>]: KafkaRecordOptions<K>[F] };
+    if (options.key !== undefined) self.key = options.key;
+    if (options.headers !== undefined) self.headers = options.headers;
+    if (options.partition !== undefined) self.partition = options.partition;
+    if (options.timestamp !== undefined) self.timestamp = options.timestamp;
     Object.freeze(this);
   }
 

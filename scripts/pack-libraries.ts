@@ -54,14 +54,17 @@ function readLibrary(dir: string, alias: string): Library {
   return { dir, alias, pkg };
 }
 
+/** Where the current build writes (a test passes its own folder, so parallel runs never share one). */
+let outDir = PACKAGES_DIR;
+
 function stagingDir(lib: Library): string {
-  return path.join(PACKAGES_DIR, lib.pkg.name);
+  return path.join(outDir, lib.pkg.name);
 }
 
 /** Compiles libs/<dir>/src with the library's tsconfig.lib.json into <staging>/dist. */
 function compile(lib: Library, paths: Record<string, string[]>): void {
   const libDir = path.join(ROOT, 'libs', lib.dir);
-  const configDir = path.join(PACKAGES_DIR, '.tsconfig');
+  const configDir = path.join(outDir, '.tsconfig');
   fs.mkdirSync(configDir, { recursive: true });
   const rel = (p: string) => path.relative(configDir, p).split(path.sep).join('/');
   const config = {
@@ -73,6 +76,8 @@ function compile(lib: Library, paths: Record<string, string[]>): void {
       sourceMap: false,
       declarationMap: false,
       incremental: false,
+      // the config may sit outside the workspace (a test's temp folder): @types come from the workspace
+      typeRoots: [path.join(ROOT, 'node_modules', '@types')],
       // only the aliases given: an import of anything else from the monorepo fails the build
       paths,
     },
@@ -81,7 +86,11 @@ function compile(lib: Library, paths: Record<string, string[]>): void {
   };
   const configFile = path.join(configDir, `tsconfig.${lib.dir}.json`);
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', configFile], { cwd: ROOT, stdio: 'inherit' });
+  try {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', configFile], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    throw new Error(`tsc failed for libs/${lib.dir}:\n${(err as { stdout?: string }).stdout ?? String(err)}`);
+  }
 }
 
 function walk(dir: string): string[] {
@@ -131,9 +140,9 @@ function writePackageJson(lib: Library, subpaths: string[]): void {
 }
 
 function npmPack(lib: Library): string {
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', PACKAGES_DIR], { cwd: stagingDir(lib), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', outDir], { cwd: stagingDir(lib), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const [info] = JSON.parse(out) as Array<{ filename: string }>;
-  return path.join(PACKAGES_DIR, info.filename);
+  return path.join(outDir, info.filename);
 }
 
 /** The files of a tarball, as `tar tzf` lists them (package/...). */
@@ -146,7 +155,9 @@ function checkTarball(tarball: string): void {
   if (bad.length > 0) throw new Error(`${path.basename(tarball)} ships files it must not:\n  ${bad.join('\n  ')}`);
 }
 
-export function packLibraries(): PackedLibraries {
+/** Builds and packs both libraries into `into` (emptied first); returns the tarballs. */
+export function packLibraries(into: string = PACKAGES_DIR): PackedLibraries {
+  outDir = into;
   const producer = readLibrary('kafka-producer', '@app/kafka-producer');
   const nest = readLibrary('nestjs-kafka-producer', '@app/nestjs-kafka-producer');
   // the Nest package holds the producer as a peer: the app installs one copy, so instanceof works across both
@@ -155,8 +166,8 @@ export function packLibraries(): PackedLibraries {
     throw new Error(`${nest.pkg.name} must list ${producer.pkg.name} as a peer with range ^${producer.pkg.version} (has ${String(peerRange)})`);
   }
 
-  fs.rmSync(PACKAGES_DIR, { recursive: true, force: true });
-  fs.mkdirSync(PACKAGES_DIR, { recursive: true });
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
 
   compile(producer, {});
   rewriteAliases(producer, new Map());
@@ -178,7 +189,7 @@ export function packLibraries(): PackedLibraries {
   const nestTarball = npmPack(nest);
   checkTarball(producerTarball);
   checkTarball(nestTarball);
-  fs.rmSync(path.join(PACKAGES_DIR, '.tsconfig'), { recursive: true, force: true });
+  fs.rmSync(path.join(outDir, '.tsconfig'), { recursive: true, force: true });
   return {
     producer: { name: producer.pkg.name, version: producer.pkg.version, tarball: producerTarball },
     nest: { name: nest.pkg.name, version: nest.pkg.version, tarball: nestTarball, subpaths },

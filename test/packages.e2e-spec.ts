@@ -13,15 +13,18 @@ import { uniqueTopic } from './support/round-trip';
 describe('the npm packages', () => {
   const cluster = sharedCluster();
   let packed: PackedLibraries;
+  let workDir: string;
   let appDir: string;
 
   beforeAll(() => {
-    packed = packLibraries();
-    appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-wire-app-'));
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-wire-packages-'));
+    packed = packLibraries(path.join(workDir, 'packages'));
+    appDir = path.join(workDir, 'app');
+    fs.mkdirSync(appDir);
   }, 120_000);
 
   afterAll(() => {
-    if (appDir) fs.rmSync(appDir, { recursive: true, force: true });
+    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   });
 
   it('each tarball holds package.json, README.md and compiled .js/.d.ts only: no sources, specs, fixtures or test helpers', () => {

@@ -12,6 +12,16 @@ export type { BrokerAddress } from './address';
 export type { NodeConnection } from './node-connection';
 
 /**
+ * A connection opened or was lost (or an attempt failed). nodeId -1 is the bootstrap connection.
+ * The producer refreshes metadata on every loss, as Java's NetworkClient does, which is also what
+ * reconnects an idle producer after an outage.
+ */
+export interface ConnectionEvent {
+  readonly type: 'connected' | 'disconnected';
+  readonly nodeId: number;
+}
+
+/**
  * How the producer reaches brokers: a connection per node for produce traffic, plus any live
  * connection (or the bootstrap list) for metadata.
  */
@@ -85,7 +95,7 @@ export class NetworkClusterConnections implements ClusterConnections {
 
   constructor(
     private readonly config: ClusterConnectionsConfig,
-    onChange: () => void,
+    private readonly onChange: (event: ConnectionEvent) => void,
   ) {
     const poolOptions: ConnectionPoolOptions = {
       ...this.connectionOptions(),
@@ -94,7 +104,7 @@ export class NetworkClusterConnections implements ClusterConnections {
       reconnectBackoffMaxMs: config.reconnectBackoffMaxMs,
     };
     this.pool = new ConnectionPool([], poolOptions);
-    this.pool.onEvent(onChange);
+    this.pool.onEvent((event) => onChange({ type: event.type, nodeId: event.nodeId }));
   }
 
   private connectionOptions(): Omit<BrokerConnectionOptions, 'host' | 'port'> {
@@ -147,6 +157,11 @@ export class NetworkClusterConnections implements ClusterConnections {
             this.fatal = null;
             void this.bootstrap?.close();
             this.bootstrap = c;
+            c.onClose(() => {
+              if (this.bootstrap === c) this.bootstrap = null;
+              if (!this.closed) this.onChange({ type: 'disconnected', nodeId: -1 });
+            });
+            this.onChange({ type: 'connected', nodeId: -1 });
             return c;
           },
           (err: unknown) => {
@@ -167,7 +182,15 @@ export class NetworkClusterConnections implements ClusterConnections {
   }
 
   connectedNodeIds(): number[] {
-    return this.pool.connectedNodeIds();
+    const ids = this.pool.connectedNodeIds();
+    // the bootstrap connection is a connection to a broker too (metadata flows over it until the
+    // first send opens node connections): count the node it reaches, once metadata names it
+    const b = this.bootstrap;
+    if (b !== null && b.isConnected) {
+      const node = this.pool.nodes().find((n) => formatAddress(n.host, n.port) === b.address);
+      if (node !== undefined && !ids.includes(node.nodeId)) ids.push(node.nodeId);
+    }
+    return ids;
   }
 
   nodeError(nodeId: number): KafkaError | null {

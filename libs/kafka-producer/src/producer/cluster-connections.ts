@@ -1,2 +1,2 @@
 // The producer's view of the network; the definitions live in the network layer with their implementation.
-export type { BrokerAddress, ClusterConnections, NodeConnection } from '../network/cluster-connections';
+export type { BrokerAddress, ClusterConnections, ConnectionEvent, NodeConnection } from '../network/cluster-connections';

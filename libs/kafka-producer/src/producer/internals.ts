@@ -1,4 +1,4 @@
-import type { ClusterConnections } from './cluster-connections';
+import type { ClusterConnections, ConnectionEvent } from './cluster-connections';
 import type { ResolvedProducerConfig } from './producer-config';
 
 /**
@@ -7,5 +7,5 @@ import type { ResolvedProducerConfig } from './producer-config';
  */
 export interface ProducerInternals {
   /** Builds the cluster connections; `onChange` must be called when a connection opens or closes. */
-  connections?: (config: ResolvedProducerConfig, onChange: () => void) => ClusterConnections;
+  connections?: (config: ResolvedProducerConfig, onChange: (event?: ConnectionEvent) => void) => ClusterConnections;
 }

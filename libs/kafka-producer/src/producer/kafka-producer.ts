@@ -3,7 +3,7 @@ import { RECORD_BATCH_OVERHEAD, estimateRecordSizeUpperBound } from '../protocol
 import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
 import { ASYNC_COMPRESSION_THRESHOLD, compressBatch, compressBatchAsync, compressRecordsSync, decompressRecords } from '../protocol/records/compression';
 import { NetworkClusterConnections } from '../network/cluster-connections';
-import type { ClusterConnections } from './cluster-connections';
+import type { ClusterConnections, ConnectionEvent } from './cluster-connections';
 import type { ProducerInternals } from './internals';
 import { InvalidRecordError, ProducerClosedError, ProducerConfigError, ProducerFatalError, RecordTooLargeError } from './errors';
 import type { ProducerInterceptor } from './interceptors';
@@ -97,7 +97,13 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     });
     // the components call each other through these closures only after construction
     const wakeSender = (): void => this.sender.wakeup();
-    this.connections = internals.connections?.(config, wakeSender) ?? new NetworkClusterConnections(config, wakeSender);
+    const connectionChanged = (event?: ConnectionEvent): void => {
+      // a lost connection may mean the broker or the leader moved: learn the layout again. This is
+      // also what reconnects an idle producer: the refresh retries with backoff until a broker answers.
+      if (event?.type === 'disconnected') this.metadata.requestUpdate();
+      this.sender.wakeup();
+    };
+    this.connections = internals.connections?.(config, connectionChanged) ?? new NetworkClusterConnections(config, connectionChanged);
     this.accumulator = new RecordAccumulator(config, {
       topics: this.topics,
       partitioner: this.builtInPartitioner,

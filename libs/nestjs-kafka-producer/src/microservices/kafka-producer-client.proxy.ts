@@ -57,7 +57,7 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
  * closing the client leaves the producer to its module), or through ClientsModule with a producer of
  * its own (built from `options`; close() completes its records and closes it).
  */
-export class KafkaProducerClientProxy extends ClientProxy<Record<never, never>, ProducerState> {
+export class KafkaProducerClientProxy extends ClientProxy {
   /** The Nest-side producer this client sends with (deliveries$, errors$, status$, flush()). */
   readonly service: KafkaProducerService;
   private readonly ownsProducer: boolean;

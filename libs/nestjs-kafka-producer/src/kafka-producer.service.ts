@@ -26,6 +26,8 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
   readonly errors$: Observable<KafkaDeliveryError>;
   /** The producer's state; a late subscriber gets the current one first. */
   readonly status$: Observable<ProducerState>;
+  /** Whether the producer was given a valueSerializer (integrations then hand values over unencoded). */
+  readonly hasValueSerializer: boolean;
   private readonly logger: Logger;
   private readonly connectMode: 'fail-fast' | 'background';
   private readonly connectTimeoutMs: number;
@@ -38,6 +40,7 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
   ) {
     this.logger = new Logger(name === 'default' ? 'KafkaProducer' : `KafkaProducer:${name}`);
     const { own, producer } = splitModuleOptions(options);
+    this.hasValueSerializer = producer.valueSerializer !== undefined;
     this.connectMode = own.connect;
     this.connectTimeoutMs = own.connectTimeoutMs;
     this.shutdownTimeoutMs = own.shutdownTimeoutMs;

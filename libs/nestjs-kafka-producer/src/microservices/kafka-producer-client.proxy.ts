@@ -28,8 +28,8 @@ export type KafkaProducerClientOptions<K = any, V = any> = KafkaProducerOptions<
 export interface KafkaProducerSharedClientOptions {
   serializer?: Serializer;
   /**
-   * Set when the producer was configured with a `valueSerializer`: values then go to it untouched
-   * instead of being JSON-encoded here. (KafkaProducerService does not tell whether it has one.)
+   * Whether the producer has a `valueSerializer` (values then go to it untouched instead of being
+   * JSON-encoded here); default: what the KafkaProducerService says (`hasValueSerializer`).
    */
   producerSerializesValues?: boolean;
   /** Used in log lines. */
@@ -73,7 +73,7 @@ export class KafkaProducerClientProxy extends ClientProxy {
     if (shared !== undefined) {
       this.service = shared.service;
       this.ownsProducer = false;
-      this.producerSerializesValues = shared.producerSerializesValues ?? false;
+      this.producerSerializesValues = shared.producerSerializesValues ?? shared.service.hasValueSerializer ?? false;
       this.closeTimeoutMs = 0;
       this.logger = new Logger(shared.name === undefined ? 'KafkaProducerClientProxy' : `KafkaProducerClientProxy:${shared.name}`);
       this.initializeSerializer({ serializer: shared.serializer } as never);

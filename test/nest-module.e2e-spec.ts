@@ -98,6 +98,28 @@ describe('KafkaProducerModule', () => {
     expect(consumed).toHaveLength(500);
   });
 
+  it('deliveries$ and errors$ emit exactly the records that were acknowledged and that failed', async () => {
+    const topic = uniqueTopic('nest-counts');
+    await cluster.createTopic({ name: topic, partitions: 1, replicationFactor: 1 });
+    const moduleRef = await Test.createTestingModule({ imports: [KafkaProducerModule.forRoot({ bootstrapServers: cluster.bootstrapServers, maxRequestSize: 10_000 })] }).compile();
+    const app = await moduleRef.init();
+    const producer = app.get(KafkaProducerService);
+    const delivered: KafkaDeliveryReport[] = [];
+    const failed: KafkaDeliveryError[] = [];
+    producer.deliveries$.subscribe((r) => delivered.push(r));
+    producer.errors$.subscribe((e) => failed.push(e));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => producer.send({ topic, value: i % 10 === 0 ? Buffer.alloc(20_000) : `ok-${i}` })),
+    );
+    await app.close();
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(27);
+    expect(delivered).toHaveLength(27);
+    expect(failed).toHaveLength(3);
+    expect(failed.every((f) => f.topic === topic && (f.error as { code?: string }).code === 'RECORD_TOO_LARGE')).toBe(true);
+    const consumed = await cluster.consumeWithJava({ topic });
+    expect(consumed).toHaveLength(27);
+  });
+
   it('bad options stop boot with one message naming every bad field', async () => {
     const compile = Test.createTestingModule({
       imports: [KafkaProducerModule.forRoot({ bootstrapServers: cluster.bootstrapServers, lingerMs: -1, lingerMS: 5, connect: 'sometimes' } as never)],

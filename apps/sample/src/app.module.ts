@@ -1,29 +1,46 @@
-import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { KafkaProducer } from '@app/kafka-producer';
-import { KAFKA_PRODUCER } from './kafka.constants';
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { KafkaExceptionFilter, KafkaProducerModule } from '@app/nestjs-kafka-producer';
+import { KafkaProducerHealthModule } from '@app/nestjs-kafka-producer/health';
+import { KafkaProducerClientModule } from '@app/nestjs-kafka-producer/microservices';
+import { AppInfoInterceptor } from './app-info';
+import { HealthController } from './health.controller';
+import { OrderEventsService } from './order-events.service';
+import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
+import { SampleConfig } from './sample.config';
+import { SampleConfigModule } from './sample-config.module';
 
 /**
- * The sample's wiring: one producer for the whole application, closed (after a flush) on shutdown.
- * The dedicated Nest module with forRoot/forRootAsync comes with the Nest layer.
+ * One producer for the whole app (global, so the ClientProxy and the health indicator use the very
+ * same one), connected in the background: the app boots while Kafka is still starting or down, and
+ * /health says when it is ready. On shutdown the module flushes what is pending, then closes.
  */
 @Module({
+  imports: [
+    SampleConfigModule,
+    KafkaProducerModule.forRootAsync({
+      isGlobal: true,
+      imports: [SampleConfigModule],
+      inject: [SampleConfig],
+      useFactory: (config: SampleConfig) => ({
+        bootstrapServers: config.bootstrapServers,
+        clientId: 'orders-sample',
+        // a class: the module builds it through DI, with AppInfoService injected
+        interceptors: [AppInfoInterceptor],
+      }),
+    }),
+    KafkaProducerClientModule.register(),
+    TerminusModule,
+    KafkaProducerHealthModule.forProducer(),
+  ],
+  controllers: [OrdersController, HealthController],
   providers: [
-    {
-      provide: KAFKA_PRODUCER,
-      useFactory: () =>
-        new KafkaProducer({
-          bootstrapServers: process.env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092',
-          clientId: 'sample-app',
-        }),
-    },
     OrdersService,
+    OrderEventsService,
+    // KafkaErrors reaching a route become 400/413/503 answers instead of a bare 500
+    { provide: APP_FILTER, useClass: KafkaExceptionFilter },
   ],
 })
-export class AppModule implements OnApplicationShutdown {
-  constructor(@Inject(KAFKA_PRODUCER) private readonly producer: KafkaProducer) {}
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.producer.close();
-  }
-}
+export class AppModule {}

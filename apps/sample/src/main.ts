@@ -1,28 +1,26 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
-import { OrdersService } from './orders.service';
+import { SampleConfig } from './sample.config';
 
 /**
- * Places a few orders through the producer and prints where each landed. Bootstrap servers come from
- * KAFKA_BOOTSTRAP_SERVERS (`npm run demo` starts a local Kafka and sets it).
+ * The orders API over HTTP. Needs KAFKA_BOOTSTRAP_SERVERS; `npm run start:sample` starts a local Kafka
+ * when it is not set, `npm run demo` drives every endpoint.
  */
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn', 'log'] });
+  // checked before Nest starts, so a missing variable is one line rather than a DI stack trace
+  SampleConfig.fromEnv();
+  // an open /orders/deliveries stream would otherwise hold the shutdown until the client leaves
+  const app = await NestFactory.create(AppModule, { forceCloseConnections: true });
   app.enableShutdownHooks();
-  const orders = app.get(OrdersService);
-  const topic = process.env.SAMPLE_TOPIC ?? 'orders';
-  const customers = ['alice', 'bob', 'carol'];
-  const placed = await Promise.all(
-    Array.from({ length: 9 }, (_, i) => orders.place(topic, { id: `order-${i + 1}`, customer: customers[i % 3], amount: 10 * (i + 1) })),
-  );
-  for (const [i, m] of placed.entries()) {
-    console.log(`order-${i + 1} (${customers[i % 3]}) -> ${m.topic}[${m.partition}] @ offset ${m.offset}`);
-  }
-  await app.close();
+  const config = app.get(SampleConfig);
+  await app.listen(config.port);
+  Logger.log(`listening on http://localhost:${config.port} (Kafka ${config.bootstrapServers}, topic ${config.topic})`, 'OrdersSample');
 }
 
-bootstrap().catch((e) => {
-  console.error(e);
+bootstrap().catch((e: Error) => {
+  // one readable line for configuration problems, the whole error otherwise
+  console.error(e.name === 'SampleConfigException' ? e.message : e);
   process.exit(1);
 });

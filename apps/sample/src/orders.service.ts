@@ -1,27 +1,44 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { KafkaProducer, type RecordMetadata } from '@app/kafka-producer';
-import { KAFKA_PRODUCER } from './kafka.constants';
+import { Injectable } from '@nestjs/common';
+import { InjectKafkaProducer, KafkaProducerService, Produce, type KafkaDeliveryReport } from '@app/nestjs-kafka-producer';
+import type { Order, ProducePath } from './order';
+import { SampleConfig } from './sample.config';
 
-export interface Order {
+export interface OrderCancelled {
+  type: 'order-cancelled';
   id: string;
   customer: string;
-  amount: number;
 }
 
 @Injectable()
 export class OrdersService {
-  constructor(@Inject(KAFKA_PRODUCER) private readonly producer: KafkaProducer) {}
+  constructor(
+    @InjectKafkaProducer() private readonly producer: KafkaProducerService,
+    private readonly config: SampleConfig,
+  ) {}
 
-  /** Orders are keyed by customer, so one customer's orders stay in order on one partition. */
-  place(topic: string, order: Order): Promise<RecordMetadata> {
+  /**
+   * The injected producer: the caller gets the JSON-safe delivery report (offset as a string). Orders
+   * are keyed by customer, so one customer's orders stay in order on one partition.
+   */
+  place(order: Order): Promise<KafkaDeliveryReport> {
     return this.producer.send({
-      topic,
+      topic: this.config.topic,
       key: order.customer,
       value: JSON.stringify(order),
       headers: [
         ['content-type', 'application/json'],
-        ['order-id', order.id],
+        ['x-path', 'injected-producer' satisfies ProducePath],
       ],
     });
+  }
+
+  /** @Produce on a service method: what it returns is the record (as JSON), sent before the caller gets it. */
+  @Produce({
+    topic: { config: 'SAMPLE_TOPIC' },
+    key: (event: OrderCancelled) => event.customer,
+    headers: { 'content-type': 'application/json', 'x-path': 'produce-service' satisfies ProducePath },
+  })
+  async cancel(id: string, customer: string): Promise<OrderCancelled> {
+    return { type: 'order-cancelled', id, customer };
   }
 }

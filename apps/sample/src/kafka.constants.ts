@@ -1,2 +1,0 @@
-/** DI token of the application's shared producer. */
-export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');

@@ -3,8 +3,12 @@ import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { sharedCluster } from '@app/kafka-testing';
+import type { ProducerRecord } from '@app/kafka-producer';
 import {
+  getKafkaProducerToken,
   InjectKafkaProducer,
+  KafkaProducerInterceptorsModule,
+  type KafkaProducerInterceptor,
   KafkaProducerConnectException,
   KafkaProducerModule,
   KafkaProducerOptionsException,
@@ -118,6 +122,40 @@ describe('KafkaProducerModule', () => {
     expect(failed.every((f) => f.topic === topic && (f.error as { code?: string }).code === 'RECORD_TOO_LARGE')).toBe(true);
     const consumed = await cluster.consumeWithJava({ topic });
     expect(consumed).toHaveLength(27);
+  });
+
+  it('KafkaProducerInterceptorsModule registers interceptors (with injected services) that every producer runs, before its own', async () => {
+    const topic = uniqueTopic('nest-global-interceptors');
+    await cluster.createTopic({ name: topic, partitions: 1, replicationFactor: 1 });
+    @Injectable()
+    class Stamp {
+      readonly value = 'stamped';
+    }
+    @Module({ providers: [Stamp], exports: [Stamp] })
+    class StampModule {}
+    @Injectable()
+    class GlobalStamp implements KafkaProducerInterceptor {
+      constructor(private readonly stamp: Stamp) {}
+      onSend(record: ProducerRecord) {
+        return { ...record, headers: [...((record.headers as Array<[string, string]>) ?? []), ['x-global', this.stamp.value]] as Array<[string, string]> };
+      }
+    }
+    const own: KafkaProducerInterceptor = { onSend: (record) => ({ ...record, headers: [...((record.headers as Array<[string, string]>) ?? []), ['x-own', 'audit']] }) };
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        KafkaProducerInterceptorsModule.forRoot([GlobalStamp], { imports: [StampModule] }),
+        KafkaProducerModule.forRoot({ bootstrapServers: cluster.bootstrapServers }),
+        KafkaProducerModule.forRoot({ name: 'audit', bootstrapServers: cluster.bootstrapServers, interceptors: [own] }),
+      ],
+    }).compile();
+    const app = await moduleRef.init();
+    await app.get(KafkaProducerService).send({ topic, value: 'main' });
+    await app.get<KafkaProducerService>(getKafkaProducerToken('audit')).send({ topic, value: 'audit' });
+    await app.close();
+    const consumed = await cluster.consumeWithJava({ topic, expectedCount: 2 });
+    const headers = (v: string) => consumed.find((r) => r.value!.toString() === v)!.headers.map(([k, h]) => `${k}=${h?.toString()}`);
+    expect(headers('main')).toEqual(['x-global=stamped']);
+    expect(headers('audit')).toEqual(['x-global=stamped', 'x-own=audit']);
   });
 
   it('bad options stop boot with one message naming every bad field', async () => {

@@ -4,6 +4,8 @@
  */
 export { KafkaProducerModule } from './kafka-producer.module';
 export { KafkaProducerService } from './kafka-producer.service';
+export { KafkaProducerInterceptorsModule, KAFKA_PRODUCER_GLOBAL_INTERCEPTORS } from './kafka-producer-interceptors.module';
+export type { KafkaProducerInterceptorEntry } from './kafka-producer-interceptors.module';
 export { InjectKafkaProducer, getKafkaProducerToken } from './inject-kafka-producer.decorator';
 export { DEFAULT_PRODUCER_NAME } from './kafka-producer.constants';
 export type { KafkaProducerModuleOptions, KafkaProducerModuleOwnOptions, KafkaProducerConnectMode } from './kafka-producer.options';

@@ -5,6 +5,7 @@ import { DEFAULT_PRODUCER_NAME, kafkaProducerTokenName } from './kafka-producer.
 import type { KafkaProducerInterceptor } from './kafka-producer.interceptor';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } from './kafka-producer.module-definition';
 import type { KafkaProducerModuleOptions } from './kafka-producer.options';
+import { KAFKA_PRODUCER_GLOBAL_INTERCEPTORS, type KafkaProducerInterceptorEntry } from './kafka-producer-interceptors.module';
 import { KafkaProducerService } from './kafka-producer.service';
 import { validateModuleOptions } from './kafka-producer.validation';
 import { KafkaProduceExplorer } from './produce/produce.explorer';
@@ -32,33 +33,28 @@ export class KafkaProducerModule extends ConfigurableModuleClass {
 }
 
 function withProducer(base: DynamicModule, name: string): DynamicModule {
+  // a named producer is provided under its name token only: were it also under the class, a
+  // non-strict app.get(KafkaProducerService) could return it instead of the default producer
+  const token = name === DEFAULT_PRODUCER_NAME ? KafkaProducerService : kafkaProducerTokenName(name);
   const service: Provider = {
-    provide: KafkaProducerService,
+    provide: token,
     // the options exist only now (forRootAsync): validate, resolve interceptors through DI, build
-    useFactory: async (options: KafkaProducerModuleOptions, moduleRef: ModuleRef) => {
+    useFactory: async (options: KafkaProducerModuleOptions, moduleRef: ModuleRef, global: KafkaProducerInterceptorEntry[] | undefined) => {
       validateModuleOptions(name, options);
-      const interceptors = await resolveInterceptors(options.interceptors ?? [], moduleRef);
+      const interceptors = await resolveInterceptors([...(global ?? []), ...(options.interceptors ?? [])], moduleRef);
       return new KafkaProducerService(name, options, interceptors);
     },
-    inject: [MODULE_OPTIONS_TOKEN, ModuleRef],
+    inject: [MODULE_OPTIONS_TOKEN, ModuleRef, { token: KAFKA_PRODUCER_GLOBAL_INTERCEPTORS, optional: true }],
   };
   // binds this producer to the @Produce methods that name it (see produce/produce.explorer.ts)
   const explorer: Provider = {
     provide: KafkaProduceExplorer,
     useFactory: (producer: KafkaProducerService, options: KafkaProducerModuleOptions, discovery: DiscoveryService, scanner: MetadataScanner, moduleRef: ModuleRef) =>
       new KafkaProduceExplorer(name, producer, options.valueSerializer !== undefined, discovery, scanner, moduleRef),
-    inject: [KafkaProducerService, MODULE_OPTIONS_TOKEN, DiscoveryService, MetadataScanner, ModuleRef],
+    inject: [token, MODULE_OPTIONS_TOKEN, DiscoveryService, MetadataScanner, ModuleRef],
   };
   const providers: Provider[] = [...(base.providers ?? []), service, explorer];
-  const exported: Array<string | Type<unknown>> = [];
-  if (name === DEFAULT_PRODUCER_NAME) {
-    exported.push(KafkaProducerService);
-  } else {
-    const token = kafkaProducerTokenName(name);
-    providers.push({ provide: token, useExisting: KafkaProducerService });
-    exported.push(token);
-  }
-  return { ...base, imports: [...(base.imports ?? []), DiscoveryModule], providers, exports: [...(base.exports ?? []), ...exported] };
+  return { ...base, imports: [...(base.imports ?? []), DiscoveryModule], providers, exports: [...(base.exports ?? []), token] };
 }
 
 /**

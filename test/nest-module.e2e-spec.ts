@@ -3,7 +3,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { sharedCluster } from '@app/kafka-testing';
-import type { ProducerRecord } from '@app/kafka-producer';
+import { jsonSerializer, type ProducerRecord } from '@app/kafka-producer';
 import {
   getKafkaProducerToken,
   InjectKafkaProducer,
@@ -158,14 +158,36 @@ describe('KafkaProducerModule', () => {
     expect(headers('audit')).toEqual(['x-global=stamped', 'x-own=audit']);
   });
 
+  it('functions and class instances in the options (serializers, partitioner) reach the producer untouched', async () => {
+    const topic = uniqueTopic('nest-functions');
+    await cluster.createTopic({ name: topic, partitions: 3, replicationFactor: 1 });
+    const moduleRef = await Test.createTestingModule({
+      imports: [KafkaProducerModule.forRoot({ bootstrapServers: cluster.bootstrapServers, valueSerializer: jsonSerializer, partitioner: { partition: () => 2 } })],
+    }).compile();
+    const app = await moduleRef.init();
+    const report = await app.get(KafkaProducerService).send({ topic, value: { id: 7, items: ['a'] } as never });
+    await app.close();
+    expect(report.partition).toBe(2);
+    const [record] = await cluster.consumeWithJava({ topic, expectedCount: 1 });
+    expect(JSON.parse(record.value!.toString())).toEqual({ id: 7, items: ['a'] });
+  });
+
   it('bad options stop boot with one message naming every bad field', async () => {
     const compile = Test.createTestingModule({
-      imports: [KafkaProducerModule.forRoot({ bootstrapServers: cluster.bootstrapServers, lingerMs: -1, lingerMS: 5, connect: 'sometimes' } as never)],
+      imports: [
+        KafkaProducerModule.forRootAsync({
+          useFactory: async () => ({ bootstrapServers: cluster.bootstrapServers, lingerMs: -1, lingerMS: 5, connect: 'sometimes', clientId: 42, sasl: { password: 'hunter2-secret' } }) as never,
+        }),
+      ],
     }).compile();
     const error = (await compile.catch((e: Error) => e)) as Error;
     expect(error).toBeInstanceOf(KafkaProducerOptionsException);
     expect(error.message).toMatch(/^KafkaProducerModule \(default\): invalid options: /);
-    for (const field of ['lingerMs must be', 'lingerMS', 'connect must be']) expect(error.message).toContain(field);
+    for (const field of ['lingerMs must not be less than 0', 'lingerMS', 'did you mean lingerMs', 'connect must be', 'clientId must be a string', 'sasl']) expect(error.message).toContain(field);
+    // one message per field, and no value (a secret) in it
+    expect(error.message.match(/lingerMs /g)).toHaveLength(1);
+    expect(error.message).not.toContain('hunter2');
+    expect(JSON.stringify((error as KafkaProducerOptionsException).problems)).not.toContain('hunter2');
   });
 
   it("connect: 'fail-fast' with no broker stops boot within its bound; 'background' boots at once", async () => {

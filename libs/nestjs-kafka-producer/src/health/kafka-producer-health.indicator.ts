@@ -1,4 +1,4 @@
-import type { ProducerHealthSnapshot, ProducerState } from '@app/kafka-producer';
+import type { ProducerHealthSnapshot } from '@app/kafka-producer';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { KafkaProducerService } from '../kafka-producer.service';
 
@@ -21,19 +21,14 @@ export interface KafkaProducerHealthCheckOptions {
   requireConnection?: boolean;
 }
 
-/** What a check reports, up or down; JSON-safe (no bigint, no Infinity, lastError reduced to its identity). */
-export type KafkaProducerHealthDetails = {
-  state: ProducerState;
-  connectedBrokers: number[];
-  knownBrokers: number;
+/**
+ * What a check reports, up or down: the producer's health snapshot made JSON-safe (no bigint, no
+ * Infinity, lastError reduced to its identity). Derived from the snapshot so a field added there
+ * shows up here too.
+ */
+export type KafkaProducerHealthDetails = Omit<ProducerHealthSnapshot, 'metadataAgeMs' | 'lastError'> & {
   /** null before the first successful refresh. */
   metadataAgeMs: number | null;
-  queuedRecords: number;
-  queuedBytes: number;
-  waitingRecords: number;
-  bufferAvailableBytes: number;
-  bufferTotalBytes: number;
-  inFlightRequests: number;
   lastError: { name: string; code: string | null; message: string } | null;
   /** Why the check is down; absent when up. */
   reasons?: string[];

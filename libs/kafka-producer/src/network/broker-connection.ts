@@ -130,6 +130,10 @@ export class BrokerConnection implements NodeConnection {
     return this.connection.close();
   }
 
+  featureLevel(name: string): number {
+    return this.versions.featureLevel(name);
+  }
+
   /** See ApiVersionTable.versionFor; throws UnsupportedVersionError when there is no common version. */
   versionFor(api: ApiDescriptor, cap?: number): number {
     return this.versions.versionFor(api, cap);

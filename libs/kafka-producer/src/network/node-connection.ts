@@ -21,6 +21,8 @@ export interface NodeConnection {
   waitForDrain(): Promise<void>;
   /** Highest version both sides support (at most `cap`); throws an UnsupportedVersionError if there is none. */
   versionFor(api: ApiDescriptor, cap?: number): number;
+  /** The cluster's finalized level of a feature as this broker reported it (0: none), e.g. transaction.version. */
+  featureLevel(name: string): number;
   /** Sends at the negotiated version. */
   send<Req, Res>(api: KafkaApi<Req, Res>, body: Req, options: NoResponseOptions): Promise<undefined>;
   send<Req, Res>(api: KafkaApi<Req, Res>, body: Req, options?: RequestOptions): Promise<Res>;

@@ -23,6 +23,7 @@ export type ApiDescriptor = Pick<KafkaApi<unknown, unknown>, 'apiKey' | 'name' |
 export class ApiVersionTable {
   private readonly mins: number[] = [];
   private readonly maxes: number[] = [];
+  private readonly features = new Map<string, number>();
 
   constructor(
     /** `host:port` of the broker, for error messages. */
@@ -30,12 +31,20 @@ export class ApiVersionTable {
     apiKeys: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }>,
     /** The ApiVersions version the broker finally answered. */
     readonly apiVersionsVersion: number,
+    /** Cluster-wide finalized features (ApiVersions v3+), e.g. transaction.version. */
+    finalizedFeatures: ReadonlyArray<{ name?: string; maxVersionLevel?: number }> = [],
   ) {
+    for (const f of finalizedFeatures) if (f.name !== undefined) this.features.set(f.name, f.maxVersionLevel ?? 0);
     for (const k of apiKeys) {
       if (k.apiKey < 0) continue;
       this.mins[k.apiKey] = k.minVersion;
       this.maxes[k.apiKey] = k.maxVersion;
     }
+  }
+
+  /** The finalized level of a cluster feature, 0 when the broker reports none (or the feature is off). */
+  featureLevel(name: string): number {
+    return this.features.get(name) ?? 0;
   }
 
   /** The broker's range for an API key, or undefined if it does not offer the API. */
@@ -102,7 +111,10 @@ export async function negotiateApiVersions(connection: NegotiatingConnection, op
   let version = ApiVersionsApi.maxVersion;
   for (let retried = false; ; retried = true) {
     const response = await requestApiVersions(connection, version, clientSoftwareName, clientSoftwareVersion, options.timeoutMs);
-    if (response.errorCode === 0) return new ApiVersionTable(connection.address, response.apiKeys, version);
+    if (response.errorCode === 0) {
+      const features = (response.finalizedFeaturesEpoch ?? -1n) >= 0n ? (response.finalizedFeatures ?? []) : [];
+      return new ApiVersionTable(connection.address, response.apiKeys, version, features);
+    }
     if (response.errorCode === UNSUPPORTED_VERSION && !retried) {
       const own = response.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey);
       const next = own === undefined ? 0 : Math.min(own.maxVersion, ApiVersionsApi.maxVersion);

@@ -48,3 +48,35 @@ export class ProducerFatalError extends KafkaError {
     super(message, { code: 'PRODUCER_FATAL', retriable: false, cause });
   }
 }
+
+/** Another producer with the same transactionalId started (or the epoch moved on): this one is done. */
+export class ProducerFencedError extends KafkaError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'PRODUCER_FENCED', retriable: false, cause });
+  }
+}
+
+/** A record of a transaction that was aborted before the record was written. */
+export class TransactionAbortedError extends KafkaError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'TRANSACTION_ABORTED', retriable: false, cause });
+  }
+}
+
+/** A transactional call made in a state that does not allow it; the message names the state and the call. */
+export class InvalidTransactionStateError extends KafkaError {
+  constructor(
+    readonly call: string,
+    readonly state: string,
+    detail?: string,
+  ) {
+    super(`cannot ${call}() while the transaction state is ${state}${detail ? `: ${detail}` : ''}`, { code: 'ILLEGAL_TRANSACTION_STATE', retriable: false });
+  }
+}
+
+/** The transaction cannot commit (a record or an offset commit failed): abortTransaction() and try again. */
+export class TransactionAbortableError extends KafkaError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'TRANSACTION_ABORTABLE', retriable: false, cause });
+  }
+}

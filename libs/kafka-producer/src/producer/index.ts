@@ -1,5 +1,5 @@
 export { KafkaProducer } from './kafka-producer';
-export type { KafkaProducerOptions, CloseOptions, ProducerHealthSnapshot } from './kafka-producer';
+export type { KafkaProducerOptions, CloseOptions, ProducerHealthSnapshot, Transaction } from './kafka-producer';
 export type { ProducerConfig, ResolvedProducerConfig, Acks, CompressionType } from './producer-config';
 export { PRODUCER_DEFAULTS, producerConfigProblems } from './producer-config';
 export type { ProducerRecord, RecordMetadata, SendCallback, HeaderValue, ProducerRecordHeaders } from './types';
@@ -13,5 +13,6 @@ export { BufferExhaustedError } from './buffer-pool';
 export type { ProducerMetricsSnapshot } from './metrics';
 export type { Logger, LogContext, LogLevel } from './logger';
 export { consoleLogger, silentLogger } from './logger';
-export type { ProducerState, DeliveryReport, DeliveryFailure, ProducerStateChange, Unsubscribe } from './producer-events';
+export type { ProducerState, DeliveryReport, DeliveryFailure, ProducerStateChange, TransactionEnd, Unsubscribe } from './producer-events';
+export type { TransactionState, TransactionOffset, ConsumerGroupMetadata } from './transaction-manager';
 export { DIAGNOSTICS_CHANNELS } from './producer-events';

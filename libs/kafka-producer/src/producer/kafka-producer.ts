@@ -5,7 +5,7 @@ import { ASYNC_COMPRESSION_THRESHOLD, compressBatch, compressBatchAsync, compres
 import { NetworkClusterConnections } from '../network/cluster-connections';
 import type { ClusterConnections, ConnectionEvent } from './cluster-connections';
 import type { ProducerInternals } from './internals';
-import { InvalidRecordError, ProducerClosedError, ProducerConfigError, ProducerFatalError, RecordTooLargeError } from './errors';
+import { InvalidRecordError, InvalidTransactionStateError, ProducerClosedError, ProducerConfigError, ProducerFatalError, RecordTooLargeError } from './errors';
 import type { ProducerInterceptor } from './interceptors';
 import { consoleLogger, ProducerLogger } from './logger';
 import { isFatalClusterError, Metadata, validateTopicName } from './metadata';
@@ -14,7 +14,8 @@ import { partitionForKey, type Partitioner } from './partitioner';
 import { resolveProducerConfig, type KafkaProducerOptions, type ResolvedProducerConfig } from './producer-config';
 
 export type { KafkaProducerOptions } from './producer-config';
-import { ProducerEvents, type DeliveryFailure, type DeliveryReport, type ProducerState, type ProducerStateChange, type Unsubscribe } from './producer-events';
+import { ProducerEvents, type DeliveryFailure, type DeliveryReport, type ProducerState, type ProducerStateChange, type TransactionEnd, type Unsubscribe } from './producer-events';
+import { TransactionManager, type ConsumerGroupMetadata, type TransactionOffset, type TransactionState } from './transaction-manager';
 import { RecordAccumulator, type BatchCodec } from './record-accumulator';
 import { Sender } from './sender';
 import { bytesOrStringSerializer, describe, type Serializer } from './serializers';
@@ -49,6 +50,17 @@ export interface ProducerHealthSnapshot {
   inFlightRequests: number;
   /** The error behind a degraded or fatal state; null once the producer has recovered. */
   lastError: Error | null;
+  /** The idempotent producer's id (a decimal string, so the snapshot stays JSON-safe) and epoch; null without idempotence or before the broker gave one. */
+  producerId: { producerId: string; producerEpoch: number } | null;
+  /** Null unless the producer is transactional. */
+  transaction: { transactionalId: string; state: TransactionState } | null;
+}
+
+/** What `transaction(fn)` hands to fn: sends and offset commits that belong to that transaction. */
+export interface Transaction<K, V> {
+  readonly transactionalId: string;
+  send(record: ProducerRecord<K, V>): Promise<RecordMetadata>;
+  sendOffsets(offsets: readonly TransactionOffset[], group: string | ConsumerGroupMetadata): Promise<void>;
 }
 
 const EMPTY_HEADERS: RecordHeader[] | null = null;
@@ -75,6 +87,9 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
   private readonly metadata: Metadata;
   private readonly metadataWaits: MetadataWaits;
   private readonly sender: Sender;
+  private readonly transactions: TransactionManager | undefined;
+  /** The tail of the transaction() queue: one transaction at a time per producer. */
+  private transactionQueue: Promise<unknown> = Promise.resolve();
   private state: ProducerState = 'connecting';
   private closePromise: Promise<void> | null = null;
 
@@ -101,16 +116,40 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       // a lost connection may mean the broker or the leader moved: learn the layout again. This is
       // also what reconnects an idle producer: the refresh retries with backoff until a broker answers.
       if (event?.type === 'disconnected') this.metadata.requestUpdate();
+      this.transactions?.connectionChanged();
       this.sender.wakeup();
     };
+    if (config.idempotenceDisabledReason !== null) this.logger.info(`idempotence is off: ${config.idempotenceDisabledReason} (set enableIdempotence: false to say so, or fix the setting)`);
     this.connections = internals.connections?.(config, connectionChanged) ?? new NetworkClusterConnections(config, connectionChanged);
+    this.transactions = config.enableIdempotence
+      ? new TransactionManager(config, {
+          connections: this.connections,
+          logger: this.logger,
+          wakeSender,
+          flush: () => this.flush(),
+          abortUndrained: (error) => {
+            this.metadataWaits.abortAll(error);
+            this.accumulator.abortUndrained(error);
+          },
+          onFatal: (error) => {
+            this.metadataWaits.abortAll(error);
+            this.accumulator.abortUndrained(error);
+            this.updateState();
+          },
+          onTransactionEnd: (outcome, error) => this.events.transactionEnded({ transactionalId: config.transactionalId!, outcome, error }),
+        })
+      : undefined;
     this.accumulator = new RecordAccumulator(config, {
       topics: this.topics,
       partitioner: this.builtInPartitioner,
       metrics: this.producerMetrics,
       codec,
       onProgress: wakeSender,
-      onBatchFailed: (_batch, error) => this.sender.batchFailed(error),
+      onBatchFailed: (batch, error) => {
+        this.transactions?.batchFailed(batch, error);
+        this.sender.batchFailed(error);
+      },
+      sequencer: this.transactions,
     });
     this.metadata = new Metadata(this.connections, this.topics, config, {
       onUpdate: () => {
@@ -145,6 +184,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       topics: this.topics,
       hasMetadataWaiters: (topic) => this.metadataWaits.has(topic),
       onActivity: () => this.updateState(),
+      transactionManager: this.transactions,
     });
     const pool = this.accumulator.pool;
     this.producerMetrics.registerGauge('buffer-available-bytes', () => pool.availableMemory);
@@ -223,6 +263,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
 
   private doSend(input: ProducerRecord<K, V>): Promise<RecordMetadata> {
     this.ensureOpen();
+    this.transactions?.checkSend();
     let record = input;
     for (const interceptor of this.interceptors) {
       if (interceptor.onSend === undefined) continue;
@@ -401,11 +442,16 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     this.setState('closing', null);
     this.accumulator.beginClose();
     this.sender.wakeup();
-    if (timeoutMs === undefined) {
+    // Java's close aborts an open transaction: its records must not become visible
+    const drain = async (): Promise<void> => {
+      await this.transactions?.abortIfOpen();
       await this.flush();
+    };
+    if (timeoutMs === undefined) {
+      await drain();
     } else if (timeoutMs > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.flush(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      await Promise.race([drain(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
       clearTimeout(timer);
     }
     // anything still pending: the timeout passed (or was 0)
@@ -418,6 +464,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     this.accumulator.abortUndrained(error);
     this.sender.abortInFlight(error);
     this.sender.stop();
+    this.transactions?.close();
     this.metadata.close();
     this.metadataWaits.close();
     this.accumulator.close();
@@ -457,11 +504,122 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       bufferTotalBytes: pool.totalMemory,
       inFlightRequests: this.sender.inFlightRequests,
       lastError: this.currentError(),
+      producerId: this.transactions?.hasProducerId() ? { producerId: String(this.transactions.producerId), producerEpoch: this.transactions.producerEpoch } : null,
+      transaction: this.transactions?.transactionalId ? { transactionalId: this.transactions.transactionalId, state: this.transactions.transactionState } : null,
     };
   }
 
   private currentError(): Error | null {
-    return this.metadata.lastError ?? this.sender.lastError;
+    return this.transactions?.fatal ?? this.metadata.lastError ?? this.sender.lastError;
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  /** The transaction state machine's state (Java's names); UNINITIALIZED for a producer without transactionalId. */
+  get transactionState(): TransactionState {
+    return this.transactions?.isTransactional ? this.transactions.transactionState : 'UNINITIALIZED';
+  }
+
+  /** Finds the transaction coordinator and gets the producer id, fencing older producers with the same transactionalId. */
+  initTransactions(): Promise<void> {
+    try {
+      this.ensureOpen();
+      return this.requireTransactions('initTransactions').initTransactions();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  beginTransaction(): void {
+    this.ensureOpen();
+    this.requireTransactions('beginTransaction').beginTransaction();
+  }
+
+  /** Commits the consumer group's offsets with the transaction (consume-transform-produce). */
+  sendOffsetsToTransaction(offsets: readonly TransactionOffset[], group: string | ConsumerGroupMetadata): Promise<void> {
+    try {
+      this.ensureOpen();
+      return this.requireTransactions('sendOffsetsToTransaction').sendOffsetsToTransaction(validateOffsets(offsets), validateGroup(group));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Waits for every record of the transaction, then commits it. */
+  commitTransaction(): Promise<void> {
+    try {
+      this.ensureOpen();
+      return this.requireTransactions('commitTransaction').commitTransaction();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Aborts the transaction: records not yet sent fail with TransactionAbortedError; none becomes visible to read_committed readers. */
+  abortTransaction(): Promise<void> {
+    try {
+      this.ensureOpen();
+      return this.requireTransactions('abortTransaction').abortTransaction();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Runs fn inside a transaction: commits when it resolves (returning its result), aborts when it
+   * throws (rethrowing its error). Transactions of one producer run one after another, in call order;
+   * initTransactions() is called on first use.
+   */
+  transaction<T>(fn: (tx: Transaction<K, V>) => Promise<T> | T): Promise<T> {
+    const run = async (): Promise<T> => {
+      const tm = this.requireTransactions('transaction');
+      this.ensureOpen();
+      if (tm.transactionState === 'UNINITIALIZED') await tm.initTransactions();
+      this.beginTransaction();
+      const tx: Transaction<K, V> = {
+        transactionalId: tm.transactionalId!,
+        send: (record) => this.send(record),
+        sendOffsets: (offsets, group) => this.sendOffsetsToTransaction(offsets, group),
+      };
+      let result: T;
+      try {
+        result = await fn(tx);
+      } catch (e) {
+        await this.abortAfterFailure(e);
+        throw e;
+      }
+      try {
+        await this.commitTransaction();
+      } catch (e) {
+        await this.abortAfterFailure(e);
+        throw e;
+      }
+      return result;
+    };
+    const next = this.transactionQueue.then(run, run);
+    this.transactionQueue = next.catch(noop);
+    return next;
+  }
+
+  private async abortAfterFailure(cause: unknown): Promise<void> {
+    const state = this.transactions?.transactionState;
+    if (state !== 'IN_TRANSACTION' && state !== 'ABORTABLE_ERROR' && state !== 'ABORTING_TRANSACTION') return;
+    try {
+      await this.abortTransaction();
+    } catch (e) {
+      this.logger.warn(`aborting the transaction after ${(cause as Error)?.message ?? 'an error'} failed: ${(e as Error).message}`, { error: e as Error });
+    }
+  }
+
+  /** Every transaction end (commit or abort) of this producer, from now on. */
+  onTransactionEnd(listener: (end: TransactionEnd) => void): Unsubscribe {
+    return this.events.onTransactionEnd(listener);
+  }
+
+  private requireTransactions(call: string): TransactionManager {
+    const tm = this.transactions;
+    if (tm === undefined || !tm.isTransactional) throw new InvalidTransactionStateError(call, 'UNINITIALIZED', 'the producer has no transactionalId');
+    return tm;
   }
 
   /** Derives the state from what the components know; cheap, called after every sender pass. */
@@ -469,7 +627,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     if (this.state === 'closing' || this.state === 'closed') return;
     const error = this.currentError();
     let next: ProducerState;
-    if (isFatalClusterError(this.metadata.lastError)) next = 'fatal';
+    if (isFatalClusterError(this.metadata.lastError) || this.transactions?.fatal) next = 'fatal';
     else if (error !== null) next = 'degraded';
     else next = this.metadata.hasSucceeded ? 'ready' : 'connecting';
     if (next !== this.state) this.setState(next, error);
@@ -486,6 +644,8 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
 
   private ensureOpen(): void {
     if (this.closePromise !== null) throw new ProducerClosedError('cannot send: the producer is closing or closed');
+    const fatal = this.transactions?.fatal;
+    if (fatal) throw fatal;
     if (this.state === 'fatal') {
       const cause = this.metadata.lastError;
       throw new ProducerFatalError(`cannot send: ${cause?.message ?? 'the producer is in a fatal state'}`, cause);
@@ -494,6 +654,23 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
 }
 
 function noop(): void {}
+
+function validateOffsets(offsets: readonly TransactionOffset[]): readonly TransactionOffset[] {
+  if (!Array.isArray(offsets)) throw new InvalidRecordError('offsets must be an array of { topic, partition, offset }');
+  for (const o of offsets) {
+    if (o === null || typeof o !== 'object' || typeof o.topic !== 'string' || o.topic.length === 0) throw new InvalidRecordError('each offset needs a topic name');
+    if (!Number.isInteger(o.partition) || o.partition < 0) throw new InvalidRecordError(`offset for ${o.topic}: partition must be a non-negative integer, got ${String(o.partition)}`);
+    const n = typeof o.offset === 'bigint' ? o.offset : Number.isSafeInteger(o.offset) ? BigInt(o.offset) : -1n;
+    if (n < 0n) throw new InvalidRecordError(`offset for ${o.topic}-${o.partition} must be a non-negative integer, got ${String(o.offset)}`);
+  }
+  return offsets;
+}
+
+function validateGroup(group: string | ConsumerGroupMetadata): string | ConsumerGroupMetadata {
+  const id = typeof group === 'string' ? group : group?.groupId;
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidRecordError('group must be a group id or { groupId, generationId?, memberId?, groupInstanceId? }');
+  return group;
+}
 
 function failureOf(record: ProducerRecord<any, any>, error: Error): DeliveryFailure {
   const topic = record !== null && typeof record === 'object' && typeof record.topic === 'string' ? record.topic : '';
@@ -513,8 +690,8 @@ function createCodec(config: ResolvedProducerConfig): BatchCodec | null {
   }
   return {
     name: codec,
-    compress: (builder) => compressBatch(builder, codec, level),
-    compressAsync: (builder) => compressBatchAsync(builder, codec, level),
+    compress: (builder, options) => compressBatch(builder, codec, level, options),
+    compressAsync: (builder, options) => compressBatchAsync(builder, codec, level, options),
     asyncThreshold: ASYNC_COMPRESSION_THRESHOLD[codec],
     decompress: decompressRecords,
   };

@@ -1,4 +1,4 @@
-import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
+import { RecordBatchBuilder, type RecordBatchCloseOptions } from '../protocol/records/record-batch-builder';
 import type { RecordHeader } from '../protocol/records/record-batch';
 import type { PartitionState } from './topic-state';
 import type { RecordMetadata } from './types';
@@ -26,6 +26,12 @@ export class ProducerBatch {
   retryBackoffMs = 0;
   /** The closed batch bytes, set when the batch is drained the first time and reused on retries. */
   bytes: Buffer | null = null;
+  /** Idempotence: given when first drained and kept on retries (-1: none yet). */
+  baseSequence = -1;
+  producerId = -1n;
+  producerEpoch = -1;
+  /** The last attempt ended without an answer (timeout, lost connection): it may have been written. */
+  outcomeUnknown = false;
 
   private readonly resolvers: Array<(metadata: RecordMetadata) => void> = [];
   private readonly rejecters: Array<(error: Error) => void> = [];
@@ -136,9 +142,9 @@ export class ProducerBatch {
    * Stops appends and writes the header (compressing first when a codec is set); later attempts
    * resend the same bytes. Throws what the codec throws, leaving the batch open and unchanged.
    */
-  close(compress?: (builder: RecordBatchBuilder) => Buffer): Buffer {
+  close(compress?: (builder: RecordBatchBuilder) => Buffer, options?: RecordBatchCloseOptions): Buffer {
     if (this.bytes === null) {
-      this.bytes = compress === undefined ? this.builder.close() : compress(this.builder);
+      this.bytes = compress === undefined ? this.builder.close(options) : compress(this.builder);
       this.state = 'closed';
     }
     return this.bytes;

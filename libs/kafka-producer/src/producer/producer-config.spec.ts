@@ -116,18 +116,16 @@ describe('producer configuration keys', () => {
     expect(message).not.toContain(secret);
   });
 
-  it.each(['transactionalId', 'transactionTimeoutMs', 'ssl', 'sasl', 'securityProtocol'])('rejects %s: the feature is not supported yet', (key) => {
+  it.each(['ssl', 'sasl', 'securityProtocol'])('rejects %s: the feature is not supported yet', (key) => {
     expect(problemsOf({ bootstrapServers: 'a:1', [key]: { mechanism: 'plain' } })).toEqual([`${key} is not supported yet`]);
   });
 
-  it('accepts enableIdempotence: false, which is what the producer does, and rejects anything else', () => {
-    expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', enableIdempotence: false } as never)).not.toThrow();
-    expect(problemsOf({ bootstrapServers: 'a:1', enableIdempotence: true })).toEqual(['enableIdempotence is not supported yet (only enableIdempotence: false is accepted)']);
-    expect(problemsOf({ bootstrapServers: 'a:1', enableIdempotence: 'false' })).toHaveLength(1);
+  it('rejects an enableIdempotence that is not a boolean', () => {
+    expect(problemsOf({ bootstrapServers: 'a:1', enableIdempotence: 'false' })).toEqual(['enableIdempotence must be a boolean, got "false"']);
   });
 
   it('lets a not-yet-supported key through when its value is undefined: nothing is asked for', () => {
-    expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', sasl: undefined, transactionalId: undefined } as never)).not.toThrow();
+    expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', sasl: undefined } as never)).not.toThrow();
   });
 
   it('rejects an unknown key even when its value is undefined: the typo is there whatever the environment supplies', () => {
@@ -135,7 +133,7 @@ describe('producer configuration keys', () => {
   });
 
   it('points Java names of unsupported features at the feature', () => {
-    expect(problemsOf({ bootstrapServers: 'a:1', 'enable.idempotence': true })).toEqual(['unknown configuration key "enable.idempotence" (did you mean enableIdempotence? enableIdempotence is not supported yet)']);
+    expect(problemsOf({ bootstrapServers: 'a:1', 'enable.idempotence': true })).toEqual(['unknown configuration key "enable.idempotence" (did you mean enableIdempotence?)']);
     expect(problemsOf({ bootstrapServers: 'a:1', 'sasl.mechanism': 'PLAIN' })).toEqual(['unknown configuration key "sasl.mechanism" (did you mean sasl? sasl is not supported yet)']);
     expect(problemsOf({ bootstrapServers: 'a:1', 'ssl.truststore.location': '/x' })).toEqual(['unknown configuration key "ssl.truststore.location" (did you mean ssl? ssl is not supported yet)']);
   });
@@ -160,5 +158,59 @@ describe('producer configuration keys', () => {
     it('names each level that is present but not a function', () => {
       expect(problemsOf({ bootstrapServers: 'a:1', logger: { debug: true, info: () => undefined, error: 'x' } })).toEqual(['logger.debug must be a function', 'logger.error must be a function']);
     });
+  });
+});
+
+describe('idempotence settings (Java rules)', () => {
+  function problemsOf(config: Record<string, unknown>): readonly string[] {
+    try {
+      resolveProducerConfig(config as never);
+      return [];
+    } catch (e) {
+      return (e as ProducerConfigError).problems;
+    }
+  }
+
+  it('is on by default, with acks all, retries and 5 requests in flight', () => {
+    const c = resolveProducerConfig({ bootstrapServers: 'a:1' });
+    expect(c.enableIdempotence).toBe(true);
+    expect(c.idempotenceDisabledReason).toBeNull();
+    expect(c.transactionalId).toBeNull();
+    expect(c.transactionTimeoutMs).toBe(60000);
+  });
+
+  it.each([
+    [{ acks: 1 }, 'acks must be all (got 1)'],
+    [{ acks: 0 }, 'acks must be all (got 0)'],
+    [{ retries: 0 }, 'retries must be greater than 0'],
+    [{ maxInFlightRequestsPerConnection: 6 }, 'maxInFlightRequestsPerConnection must be at most 5 (got 6)'],
+  ])('left unset, a conflicting %j turns idempotence off and says why', (setting, reason) => {
+    const c = resolveProducerConfig({ bootstrapServers: 'a:1', ...setting } as never);
+    expect(c.enableIdempotence).toBe(false);
+    expect(c.idempotenceDisabledReason).toBe(reason);
+  });
+
+  it.each([
+    [{ acks: 1 }, 'acks must be all (got 1): enableIdempotence is true'],
+    [{ retries: 0 }, 'retries must be greater than 0: enableIdempotence is true'],
+    [{ maxInFlightRequestsPerConnection: 6 }, 'maxInFlightRequestsPerConnection must be at most 5 (got 6): enableIdempotence is true'],
+  ])('set explicitly to true, a conflicting %j fails construction with the reason', (setting, problem) => {
+    expect(problemsOf({ bootstrapServers: 'a:1', enableIdempotence: true, ...setting })).toEqual([problem]);
+  });
+
+  it('is off without a reason when switched off explicitly', () => {
+    const c = resolveProducerConfig({ bootstrapServers: 'a:1', enableIdempotence: false, acks: 1 });
+    expect(c.enableIdempotence).toBe(false);
+    expect(c.idempotenceDisabledReason).toBeNull();
+  });
+
+  it('a transactionalId requires idempotence: switching it off or a conflicting setting is an error', () => {
+    expect(problemsOf({ bootstrapServers: 'a:1', transactionalId: 'tx', enableIdempotence: false })).toEqual([
+      'transactionalId requires enableIdempotence: a transactional producer is idempotent (remove enableIdempotence: false)',
+    ]);
+    expect(problemsOf({ bootstrapServers: 'a:1', transactionalId: 'tx', acks: 1 })).toEqual(['acks must be all (got 1): a transactional producer (transactionalId) is idempotent']);
+    expect(problemsOf({ bootstrapServers: 'a:1', transactionalId: '' })).toEqual(['transactionalId must be a non-empty string']);
+    expect(problemsOf({ bootstrapServers: 'a:1', transactionalId: 'tx', transactionTimeoutMs: 0 })).toEqual(['transactionTimeoutMs must be an integer in [1, 2147483647], got 0']);
+    expect(resolveProducerConfig({ bootstrapServers: 'a:1', transactionalId: 'tx', transactionTimeoutMs: 5000 })).toMatchObject({ transactionalId: 'tx', transactionTimeoutMs: 5000, enableIdempotence: true });
   });
 });

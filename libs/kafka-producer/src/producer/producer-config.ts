@@ -43,6 +43,15 @@ export interface ProducerConfig<K = unknown, V = unknown> {
   interceptors?: ReadonlyArray<ProducerInterceptor<K, V>>;
   /** Whether a Metadata request may create a missing topic (Java: allow.auto.create.topics). */
   allowAutoCreateTopics?: boolean;
+  /**
+   * Exactly-once writes per partition (producer id + sequence numbers). Default true, as in Java 3.0+;
+   * left unset, a conflicting acks/retries/in-flight setting turns it off instead of failing.
+   */
+  enableIdempotence?: boolean;
+  /** Makes the producer transactional (requires idempotence); stable across restarts of the same app instance. */
+  transactionalId?: string;
+  /** How long the coordinator lets a transaction stay open before aborting it. Default 60000. */
+  transactionTimeoutMs?: number;
 }
 
 /** What `new KafkaProducer(options)` takes: the configuration plus serializers and a logger. */
@@ -83,6 +92,11 @@ export interface ResolvedProducerConfig {
   readonly partitionerAvailabilityTimeoutMs: number;
   readonly partitionerIgnoreKeys: boolean;
   readonly allowAutoCreateTopics: boolean;
+  readonly enableIdempotence: boolean;
+  /** Why idempotence is off although it was not switched off explicitly; null otherwise. */
+  readonly idempotenceDisabledReason: string | null;
+  readonly transactionalId: string | null;
+  readonly transactionTimeoutMs: number;
 }
 
 export const PRODUCER_DEFAULTS = {
@@ -113,7 +127,9 @@ export const PRODUCER_DEFAULTS = {
   partitionerAvailabilityTimeoutMs: 0,
   partitionerIgnoreKeys: false,
   allowAutoCreateTopics: true,
-} as const satisfies Omit<ResolvedProducerConfig, 'bootstrapServers'>;
+  enableIdempotence: true,
+  transactionTimeoutMs: 60000,
+} as const satisfies Omit<ResolvedProducerConfig, 'bootstrapServers' | 'idempotenceDisabledReason' | 'transactionalId'>;
 
 /**
  * Every key the producer's constructor accepts, with the Java producer's name for it (null: no Java
@@ -151,6 +167,9 @@ const KNOWN_KEYS = {
   partitioner: 'partitioner.class',
   interceptors: 'interceptor.classes',
   allowAutoCreateTopics: 'allow.auto.create.topics',
+  enableIdempotence: 'enable.idempotence',
+  transactionalId: 'transactional.id',
+  transactionTimeoutMs: 'transaction.timeout.ms',
   keySerializer: 'key.serializer',
   valueSerializer: 'value.serializer',
   logger: null,
@@ -161,9 +180,6 @@ const KNOWN_KEYS = {
  * a producer that silently skips `sasl` spins against a SASL listener until a metadata timeout.
  */
 const NOT_YET_SUPPORTED = {
-  enableIdempotence: 'enable.idempotence',
-  transactionalId: 'transactional.id',
-  transactionTimeoutMs: 'transaction.timeout.ms',
   securityProtocol: 'security.protocol',
   ssl: null,
   sasl: null,
@@ -224,9 +240,9 @@ function keyProblems(config: Record<string, unknown>): string[] {
     if (isKnownKey(key)) continue;
     if (isUnsupportedKey(key)) {
       const value = config[key];
-      // Absent in all but name, or asking for what the producer does anyway: nothing is being refused.
-      if (value === undefined || (key === 'enableIdempotence' && value === false)) continue;
-      problems.push(key === 'enableIdempotence' ? 'enableIdempotence is not supported yet (only enableIdempotence: false is accepted)' : `${key} is not supported yet`);
+      // Absent in all but name: nothing is being refused.
+      if (value === undefined) continue;
+      problems.push(`${key} is not supported yet`);
       continue;
     }
     const family = /^(ssl|sasl)(?:[._A-Z]|$)/i.exec(key)?.[1]?.toLowerCase() as UnsupportedKey | undefined;
@@ -327,6 +343,12 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
   }
   if (config.interceptors !== undefined && !Array.isArray(config.interceptors)) problems.push('interceptors must be an array');
 
+  const retries = int('retries', 0, INT_MAX);
+  const maxInFlight = int('maxInFlightRequestsPerConnection', 1, INT_MAX);
+  const idempotence = resolveIdempotence(given, acks, retries, maxInFlight, problems);
+  const transactionalId = given.transactionalId;
+  if (transactionalId !== undefined && (typeof transactionalId !== 'string' || transactionalId.length === 0)) problems.push('transactionalId must be a non-empty string');
+
   const resolved: ResolvedProducerConfig = {
     bootstrapServers,
     clientId: config.clientId && config.clientId.length > 0 ? config.clientId : `producer-${++clientCounter}`,
@@ -337,14 +359,14 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
     maxBlockMs: int('maxBlockMs', 0),
     requestTimeoutMs,
     deliveryTimeoutMs,
-    retries: int('retries', 0, INT_MAX),
+    retries,
     retryBackoffMs,
     retryBackoffMaxMs,
     reconnectBackoffMs,
     reconnectBackoffMaxMs,
     socketConnectionSetupTimeoutMs: int('socketConnectionSetupTimeoutMs', 0),
     socketConnectionSetupTimeoutMaxMs: int('socketConnectionSetupTimeoutMaxMs', 0),
-    maxInFlightRequestsPerConnection: int('maxInFlightRequestsPerConnection', 1, INT_MAX),
+    maxInFlightRequestsPerConnection: maxInFlight,
     maxRequestSize: int('maxRequestSize', 0, INT_MAX),
     compressionType,
     compressionGzipLevel: gzipLevel,
@@ -356,9 +378,42 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
     partitionerAvailabilityTimeoutMs: int('partitionerAvailabilityTimeoutMs', 0),
     partitionerIgnoreKeys: bool('partitionerIgnoreKeys'),
     allowAutoCreateTopics: bool('allowAutoCreateTopics'),
+    enableIdempotence: idempotence.enabled,
+    idempotenceDisabledReason: idempotence.disabledReason,
+    transactionalId: typeof transactionalId === 'string' && transactionalId.length > 0 ? transactionalId : null,
+    transactionTimeoutMs: int('transactionTimeoutMs', 1, INT_MAX),
   };
   if (problems.length > 0) throw new ProducerConfigError(problems);
   return Object.freeze(resolved);
+}
+
+/**
+ * Java's rules: idempotence needs acks=all, retries > 0 and at most 5 requests in flight. Asked for
+ * explicitly (or implied by a transactionalId), a conflict is an error; by default, the conflicting
+ * setting wins and idempotence is off, so acks 0 and 1 keep working.
+ */
+function resolveIdempotence(given: Record<string, unknown>, acks: -1 | 0 | 1, retries: number, maxInFlight: number, problems: string[]): { enabled: boolean; disabledReason: string | null } {
+  const explicit = given.enableIdempotence;
+  if (explicit !== undefined && typeof explicit !== 'boolean') {
+    problems.push(`enableIdempotence must be a boolean, got ${JSON.stringify(explicit)}`);
+    return { enabled: false, disabledReason: null };
+  }
+  const transactional = given.transactionalId !== undefined;
+  if (explicit === false) {
+    if (transactional) problems.push('transactionalId requires enableIdempotence: a transactional producer is idempotent (remove enableIdempotence: false)');
+    return { enabled: false, disabledReason: null };
+  }
+  const conflicts: string[] = [];
+  if (acks !== -1) conflicts.push(`acks must be all (got ${acks})`);
+  if (retries === 0) conflicts.push('retries must be greater than 0');
+  if (maxInFlight > 5) conflicts.push(`maxInFlightRequestsPerConnection must be at most 5 (got ${maxInFlight})`);
+  if (conflicts.length === 0) return { enabled: true, disabledReason: null };
+  if (explicit === true || transactional) {
+    const why = transactional ? 'a transactional producer (transactionalId) is idempotent' : 'enableIdempotence is true';
+    for (const c of conflicts) problems.push(`${c}: ${why}`);
+    return { enabled: false, disabledReason: null };
+  }
+  return { enabled: false, disabledReason: conflicts.join('; ') };
 }
 
 /**

@@ -33,6 +33,14 @@ export interface ProducerStateChange {
   readonly reason: Error | null;
 }
 
+/** A transaction ended: its records became visible to read_committed readers, or never will. */
+export interface TransactionEnd {
+  readonly transactionalId: string;
+  readonly outcome: 'committed' | 'aborted';
+  /** The error that made the transaction abort, if it was not the application's own abortTransaction(). */
+  readonly error: Error | null;
+}
+
 export type Unsubscribe = () => void;
 
 /** Channels published for APM tools (`diagnostics_channel.subscribe(name, fn)`), across all producers. */
@@ -54,6 +62,7 @@ export class ProducerEvents {
   private deliveryListeners: Array<(report: DeliveryReport) => void> = [];
   private failureListeners: Array<(failure: DeliveryFailure) => void> = [];
   private stateListeners: Array<(change: ProducerStateChange) => void> = [];
+  private transactionListeners: Array<(end: TransactionEnd) => void> = [];
 
   constructor(
     private readonly clientId: string,
@@ -77,6 +86,15 @@ export class ProducerEvents {
   onStateChange(listener: (change: ProducerStateChange) => void): Unsubscribe {
     this.stateListeners = [...this.stateListeners, listener];
     return () => (this.stateListeners = this.stateListeners.filter((l) => l !== listener));
+  }
+
+  onTransactionEnd(listener: (end: TransactionEnd) => void): Unsubscribe {
+    this.transactionListeners = [...this.transactionListeners, listener];
+    return () => (this.transactionListeners = this.transactionListeners.filter((l) => l !== listener));
+  }
+
+  transactionEnded(end: TransactionEnd): void {
+    for (const l of this.transactionListeners) this.call(l, end, 'transaction');
   }
 
   delivered(report: DeliveryReport): void {

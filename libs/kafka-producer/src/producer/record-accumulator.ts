@@ -1,5 +1,5 @@
 import type { RecordHeader } from '../protocol/records/record-batch';
-import { RecordBatchBuilder } from '../protocol/records/record-batch-builder';
+import { RecordBatchBuilder, type RecordBatchCloseOptions } from '../protocol/records/record-batch-builder';
 import type { Decompress } from '../protocol/records/record-batch-decoder';
 import { splitBatch } from './batch-splitter';
 import { BufferExhaustedError, BufferPool } from './buffer-pool';
@@ -23,12 +23,29 @@ export interface AccumulatorConfig {
 /** The configured compression codec, as the accumulator uses it. */
 export interface BatchCodec {
   readonly name: string;
-  compress(builder: RecordBatchBuilder): Buffer;
+  compress(builder: RecordBatchBuilder, options?: RecordBatchCloseOptions): Buffer;
   /** On the thread pool; used for batches of at least `asyncThreshold` bytes. */
-  compressAsync(builder: RecordBatchBuilder): Promise<Buffer>;
+  compressAsync(builder: RecordBatchBuilder, options?: RecordBatchCloseOptions): Promise<Buffer>;
   readonly asyncThreshold: number;
   /** For splitting a compressed batch. */
   readonly decompress: Decompress;
+}
+
+/**
+ * The idempotent producer's say in batching (the TransactionManager): which partitions may drain, the
+ * producer fields a batch header is written with, and the sequence a batch gets when drained.
+ */
+export interface BatchSequencer {
+  /** A new batch was started for the partition (transactions v1 add the partition here). */
+  batchCreated(ps: PartitionState): void;
+  /** Whether the partition's first batch may go into a request now. */
+  mayDrain(ps: PartitionState, first: ProducerBatch): boolean;
+  /** Header fields to close the batch with (the sequence the drain is expected to give it). */
+  closeOptions(batch: ProducerBatch): RecordBatchCloseOptions;
+  /** The batch was taken for a request: it gets its sequence now (re-stamped if the prediction failed). */
+  drained(batch: ProducerBatch): void;
+  /** A batch was split after MESSAGE_TOO_LARGE: its parts take over its sequences. */
+  split(batch: ProducerBatch, parts: readonly ProducerBatch[]): void;
 }
 
 export interface AccumulatorParts {
@@ -41,6 +58,8 @@ export interface AccumulatorParts {
   readonly onProgress: () => void;
   /** Told of every batch failed for good (the sender keeps the last error for health). */
   readonly onBatchFailed?: (batch: ProducerBatch, error: Error) => void;
+  /** Present when the producer is idempotent. */
+  readonly sequencer?: BatchSequencer;
 }
 
 export interface ReadyCheck {
@@ -88,6 +107,7 @@ export class RecordAccumulator {
   private readonly codec: BatchCodec | null;
   private readonly onProgress: () => void;
   private readonly onBatchFailed: (batch: ProducerBatch, error: Error) => void;
+  private readonly sequencer: BatchSequencer | undefined;
   /** Set by tryAppend: whether the append just done should wake the sender (new or full batch). */
   private appendWakes = false;
 
@@ -101,6 +121,7 @@ export class RecordAccumulator {
     this.codec = parts.codec ?? null;
     this.onProgress = parts.onProgress;
     this.onBatchFailed = parts.onBatchFailed ?? (() => undefined);
+    this.sequencer = parts.sequencer;
     this.pool = new BufferPool(config.bufferMemory, config.batchSize, () => this.serveMemoryWaits(Date.now()));
     this.waitBudget = new WaitBudget(config.bufferMemory, () => this.pool.availableMemory);
     this.memoryWaits = new MemoryWaits(
@@ -225,6 +246,7 @@ export class RecordAccumulator {
     batch.id = this.nextBatchId++;
     batch.order = batch.id;
     queue.push(batch);
+    this.sequencer?.batchCreated(ps);
     this.incomplete.add(batch);
     this.appendWakes = true;
     if (sticky) this.partitioner?.recordAppended(ps.topicState.info!, ps.partition, batch.sizeInBytes, batch.isFull);
@@ -237,7 +259,8 @@ export class RecordAccumulator {
    */
   private closeBatch(batch: ProducerBatch): boolean {
     try {
-      batch.close(this.codec === null ? undefined : (b) => this.codec!.compress(b));
+      const options = this.sequencer?.closeOptions(batch);
+      batch.close(this.codec === null ? undefined : (b) => this.codec!.compress(b, options), options);
       return true;
     } catch (e) {
       this.removeFromQueue(batch);
@@ -340,13 +363,15 @@ export class RecordAccumulator {
         const ps = parts[index];
         const first = ps.queue[0];
         if (first === undefined || isMuted(ps)) continue;
+        if (this.sequencer !== undefined && !this.sequencer.mayDrain(ps, first)) continue;
         if (first.attempts > 0 && nowMs - first.lastAttemptMs < first.retryBackoffMs) continue;
         if (first.state === 'compressing') continue;
         if (first.bytes === null && this.codec !== null && first.builder.sizeInBytes >= this.codec.asyncThreshold) {
           // big batch: compress off the event loop; it is drained on a later pass
+          const options = this.sequencer?.closeOptions(first);
           first.closeAsync(
-            (b) => this.codec!.compressAsync(b),
-            (b) => this.codec!.compress(b),
+            (b) => this.codec!.compressAsync(b, options),
+            (b) => this.codec!.compress(b, options),
             (error) => this.compressedAsync(first, error),
           );
           continue;
@@ -358,6 +383,7 @@ export class RecordAccumulator {
           break;
         }
         ps.queue.shift();
+        this.sequencer?.drained(first);
         first.drainedMs = nowMs;
         size += bytes.length;
         ready.push(first);
@@ -417,6 +443,7 @@ export class RecordAccumulator {
       this.incomplete.add(part);
       this.insertInOrder(part);
     }
+    this.sequencer?.split(batch, parts);
     // counted before closing: a part whose codec fails completes at once
     for (const barrier of this.barriers) if (barrier.upTo >= batch.id) barrier.remaining += parts.length - 1;
     for (const part of parts) this.closeBatch(part);

@@ -11,6 +11,7 @@ import type { ProducerMetrics } from './metrics';
 import type { ProducerBatch } from './producer-batch';
 import type { RecordAccumulator } from './record-accumulator';
 import type { PartitionState, ProducerTopics, TopicState } from './topic-state';
+import type { TransactionManager } from './transaction-manager';
 
 export interface SenderConfig {
   readonly acks: -1 | 0 | 1;
@@ -34,11 +35,14 @@ export interface SenderParts {
   readonly hasMetadataWaiters: (topic: TopicState) => boolean;
   /** Called at the end of every pass and after every response, so the producer can update its state. */
   readonly onActivity?: () => void;
+  /** Present when the producer is idempotent (or transactional). */
+  readonly transactionManager?: TransactionManager;
 }
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
 const MESSAGE_TOO_LARGE = 10;
+const DUPLICATE_SEQUENCE_NUMBER = 46;
 
 /**
  * The Java Sender's loop on Node's event loop: each pass expires batches past their delivery timeout,
@@ -70,6 +74,9 @@ export class Sender {
   private readonly topics: ProducerTopics;
   private readonly hasMetadataWaiters: (topic: TopicState) => boolean;
   private readonly isMuted: (ps: PartitionState) => boolean;
+  private readonly tm: TransactionManager | undefined;
+  /** A lower bound of the in-flight batches' delivery deadlines (they are checked when it passes). */
+  private nextInFlightExpiryCheck = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly config: SenderConfig,
@@ -84,6 +91,7 @@ export class Sender {
     this.onActivity = parts.onActivity ?? (() => undefined);
     this.topics = parts.topics;
     this.hasMetadataWaiters = parts.hasMetadataWaiters;
+    this.tm = parts.transactionManager;
     // with one request in flight per connection a partition waits for its answer: order without
     // idempotence; otherwise it waits only while a resent batch is out (see PartitionState.retriesInFlight)
     this.isMuted = config.maxInFlightRequestsPerConnection === 1 ? (ps) => ps.inFlight > 0 : (ps) => ps.retriesInFlight > 0;
@@ -121,11 +129,17 @@ export class Sender {
   private sendProducerData(now: number): void {
     this.metadata.maybeRefreshForAge(now, this.hasMetadataWaiters);
     for (const batch of this.accumulator.expireQueued(now)) this.accumulator.fail(batch, this.deliveryTimeout(batch, now));
+    this.expireInFlight(now);
+    if (this.tm !== undefined) {
+      this.tm.maybeResolveSequences();
+      this.tm.maybeRequestProducerId(now);
+    }
 
     const { readyNodes, nextReadyCheckDelayMs, unknownLeaderTopics } = this.accumulator.ready(now);
     if (unknownLeaderTopics.size > 0) this.metadata.requestUpdate();
 
     let next = Math.min(nextReadyCheckDelayMs, Math.max(this.accumulator.nextExpiryMs() - now, 0), this.metadata.nextRefreshDelayMs(now));
+    if (this.inFlightBatches.size > 0 && Number.isFinite(this.nextInFlightExpiryCheck)) next = Math.min(next, Math.max(this.nextInFlightExpiryCheck - now, 1));
     const sendable = new Map<number, NodeConnection>();
     for (const nodeId of readyNodes) {
       const address = this.metadata.broker(nodeId);
@@ -175,6 +189,26 @@ export class Sender {
     if (Number.isFinite(next)) this.armTimer(now + Math.max(next, 1));
   }
 
+  /**
+   * Batches in requests past their delivery timeout fail now, as Java's do, rather than when the request
+   * times out; their outcome is unknown (the broker may have written them).
+   */
+  private expireInFlight(now: number): void {
+    if (now < this.nextInFlightExpiryCheck) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    let expired: ProducerBatch[] | null = null;
+    for (const b of this.inFlightBatches) {
+      if (now - b.createdMs >= this.config.deliveryTimeoutMs) (expired ??= []).push(b);
+      else earliest = Math.min(earliest, b.createdMs + this.config.deliveryTimeoutMs);
+    }
+    this.nextInFlightExpiryCheck = earliest;
+    if (expired === null) return;
+    for (const b of expired) {
+      b.outcomeUnknown = true;
+      this.accumulator.fail(b, this.deliveryTimeout(b, now));
+    }
+  }
+
   private drained(nodeId: number): void {
     this.awaitingDrain.delete(nodeId);
     this.wakeup();
@@ -210,7 +244,8 @@ export class Sender {
 
   private sendProduceRequest(nodeId: number, node: NodeConnection, batches: ProducerBatch[], now: number): void {
     // may throw (no common version): before anything is marked in flight
-    const version = node.versionFor(ProduceApi);
+    const version = node.versionFor(ProduceApi, this.tm?.produceVersionCap);
+    const transactionalId = this.tm?.transactionalId ?? null;
     const byTopic = new Map<string, { name: string; topicId: Buffer; partitions: ProducePartitionRecords[] }>();
     let records = 0;
     let bytes = 0;
@@ -228,7 +263,7 @@ export class Sender {
     const response = node.requestRaw(
       ProduceApi,
       version,
-      (w, frame) => writeProduceRequest(w, frame.attach, version, null, this.config.acks, this.config.requestTimeoutMs, topics),
+      (w, frame) => writeProduceRequest(w, frame.attach, version, transactionalId, this.config.acks, this.config.requestTimeoutMs, topics),
       (r) => ProduceApi.decodeResponse(r, version),
       { expectResponse, timeoutMs: this.config.requestTimeoutMs },
     );
@@ -241,6 +276,8 @@ export class Sender {
       }
       batch.state = 'in-flight';
       batch.lastAttemptMs = now;
+      const deadline = batch.createdMs + this.config.deliveryTimeoutMs;
+      if (deadline < this.nextInFlightExpiryCheck) this.nextInFlightExpiryCheck = deadline;
       batch.partitionState.inFlight++;
       if (batch.isResend) batch.partitionState.retriesInFlight++;
       this.inFlightBatches.add(batch);
@@ -297,15 +334,21 @@ export class Sender {
     }
     let allOk = true;
     for (const batch of batches) {
-      if (batch.isDone) continue; // failed by a forced close while the request was out
+      if (batch.isDone) {
+        // failed meanwhile (delivery timeout, forced close); a late success still counts for its sequences
+        if (this.tm !== undefined && results.get(batch.topic)?.get(batch.partition)?.errorCode === 0) this.tm.lateAcked(batch);
+        continue;
+      }
       const p = results.get(batch.topic)?.get(batch.partition);
       if (p === undefined) {
         allOk = false;
         this.retryOrFail(batch, new KafkaError(`no response for ${batch.topic}-${batch.partition} in the Produce response`, { code: 'MISSING_PARTITION_RESPONSE', retriable: true }), now);
         continue;
       }
-      if (p.errorCode === 0) {
-        this.accumulator.complete(batch, p.baseOffset, Number(p.logAppendTimeMs));
+      // DUPLICATE_SEQUENCE_NUMBER (idempotence): written before, by an attempt whose answer was lost
+      if (p.errorCode === 0 || (p.errorCode === DUPLICATE_SEQUENCE_NUMBER && this.tm !== undefined)) {
+        this.tm?.batchAcked(batch);
+        this.accumulator.complete(batch, p.errorCode === 0 ? p.baseOffset : -1n, Number(p.logAppendTimeMs));
         continue;
       }
       allOk = false;
@@ -326,6 +369,15 @@ export class Sender {
           );
         }
         this.metadata.requestUpdate();
+      }
+      const special = this.tm?.produceError(batch, p.errorCode, error) ?? null;
+      if (special !== null) {
+        if (special.action === 'retry') {
+          this.retryOrFail(batch, error, now, true);
+        } else {
+          this.accumulator.fail(batch, special.error);
+        }
+        continue;
       }
       if (p.errorCode === MESSAGE_TOO_LARGE && batch.recordCount > 1) {
         // Java's splitAndReenqueue: smaller batches with the same records, attempts unchanged
@@ -349,12 +401,16 @@ export class Sender {
     const now = Date.now();
     // a dead connection usually means the leader moved or the broker died: learn the new layout
     this.metadata.requestUpdate();
-    for (const b of batches) this.retryOrFail(b, error, now);
+    for (const b of batches) {
+      // the request may have been written and processed: only the broker knows
+      if (!b.isDone) b.outcomeUnknown = true;
+      this.retryOrFail(b, error, now);
+    }
   }
 
-  private retryOrFail(batch: ProducerBatch, error: Error, now: number): void {
+  private retryOrFail(batch: ProducerBatch, error: Error, now: number, forceRetriable = false): void {
     if (batch.isDone) return;
-    const retriable = error instanceof KafkaError ? error.retriable : false;
+    const retriable = forceRetriable || (error instanceof KafkaError ? error.retriable : false);
     if (now - batch.createdMs >= this.config.deliveryTimeoutMs) return this.accumulator.fail(batch, this.deliveryTimeout(batch, now, error));
     if (!retriable || batch.attempts >= this.config.retries) return this.accumulator.fail(batch, error);
     this.metrics?.recordRetry(batch.recordCount);
@@ -362,8 +418,9 @@ export class Sender {
   }
 
   private deliveryTimeout(batch: ProducerBatch, now: number, cause?: Error): KafkaTimeoutError {
+    const unknown = batch.outcomeUnknown ? '; the last attempt got no answer, so the record(s) may have been written' : '';
     return new KafkaTimeoutError(
-      `Expiring ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${now - batch.createdMs} ms has passed since batch creation (deliveryTimeoutMs ${this.config.deliveryTimeoutMs})`,
+      `Expiring ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${now - batch.createdMs} ms has passed since batch creation (deliveryTimeoutMs ${this.config.deliveryTimeoutMs})${unknown}`,
       'DELIVERY_TIMEOUT',
       cause ?? this.lastError ?? undefined,
     );

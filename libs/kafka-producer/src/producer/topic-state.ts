@@ -23,7 +23,7 @@ export interface TopicPartition {
  * Everything the producer keeps for one partition, in one object: the queue of batches (only the last
  * may be open), the leader the partition is sent to, and the batches in flight. The accumulator,
  * the sender and the partitioner all reach it through its TopicState, never through string-keyed maps.
- * (Idempotence adds the next sequence number and the last acknowledged one here.)
+ * With idempotence it also holds the partition's sequence bookkeeping (DESIGN.md, "Sequences").
  */
 export class PartitionState implements TopicPartition {
   /** Leader node id from metadata or a leader hint; -1 when unknown. */
@@ -38,6 +38,22 @@ export class PartitionState implements TopicPartition {
    * newer of the partition is drained, so a retry that fails again cannot be overtaken by its successors.
    */
   retriesInFlight = 0;
+
+  // Idempotence (TransactionManager); unused without it.
+  /** Sequence the next new batch gets. */
+  nextSequence = 0;
+  lastAckedSequence = -1;
+  /** Batches that have a sequence and have not completed (in flight or queued for a retry), in sequence order. */
+  readonly sequenced: ProducerBatch[] = [];
+  /** Producer id and epoch the sequences above belong to; -1 before the first batch. */
+  sequenceProducerId = -1n;
+  sequenceEpoch = -1;
+  /** A sequenced batch failed for good: nothing drains until the sequence state is resolved. */
+  unresolved = false;
+  /** The broker lost or rejected the sequence state: restart at 0 under a new epoch once nothing is in flight. */
+  needsEpochBump = false;
+  /** Transactions v1: 0 not in the transaction, 1 AddPartitionsToTxn pending, 2 added. */
+  txnAdded: 0 | 1 | 2 = 0;
   readonly topic: string;
 
   constructor(

@@ -2,6 +2,12 @@ import { EventEmitter } from 'node:events';
 import { KafkaError } from '../../src/errors';
 import type { KafkaApi } from '../../src/protocol/messages/kafka-api';
 import { MetadataApi, type MetadataRequest, type MetadataResponse } from '../../src/protocol/messages/metadata.generated';
+import { AddOffsetsToTxnApi } from '../../src/protocol/messages/add-offsets-to-txn.generated';
+import { AddPartitionsToTxnApi, type AddPartitionsToTxnRequest } from '../../src/protocol/messages/add-partitions-to-txn.generated';
+import { EndTxnApi, type EndTxnRequest } from '../../src/protocol/messages/end-txn.generated';
+import { FindCoordinatorApi, type FindCoordinatorRequest } from '../../src/protocol/messages/find-coordinator.generated';
+import { InitProducerIdApi, type InitProducerIdRequest } from '../../src/protocol/messages/init-producer-id.generated';
+import { TxnOffsetCommitApi, type TxnOffsetCommitRequest } from '../../src/protocol/messages/txn-offset-commit.generated';
 import { ProduceApi, type ProduceResponse } from '../../src/protocol/messages/produce.generated';
 import { Reader } from '../../src/protocol/primitives/reader';
 import { Writer } from '../../src/protocol/primitives/writer';
@@ -43,6 +49,8 @@ export interface ScriptedClusterOptions {
   readonly versions?: Readonly<Record<number, number>>;
   /** False: a broker is connected on the first ready() call instead of one macrotask later. */
   readonly asyncConnect?: boolean;
+  /** The finalized transaction.version the brokers report (default 2). */
+  readonly transactionVersion?: number;
 }
 
 /** How the broker answers one partition of a Produce request. */
@@ -61,12 +69,14 @@ export type RequestOutcome =
   | 'answer'
   /** The connection drops: the request rejects with a retriable ConnectionError and nothing is written. */
   | 'disconnect'
+  /** The broker handles the request (a Produce is written) but the connection drops before the answer. */
+  | 'written-then-disconnect'
   /** No answer ever; like a real connection, it rejects with RequestTimeoutError after the request's timeout. */
   | 'never'
   | { readonly reject: Error };
 
 export interface RequestMatch {
-  readonly api?: 'Produce' | 'Metadata';
+  readonly api?: 'Produce' | 'Metadata' | 'InitProducerId' | 'FindCoordinator' | 'AddPartitionsToTxn' | 'AddOffsetsToTxn' | 'TxnOffsetCommit' | 'EndTxn';
   readonly node?: number;
 }
 
@@ -93,6 +103,11 @@ export interface RecordedRequest {
   readonly topics?: string[] | null;
   /** Produce: what each partition carried. */
   readonly partitions: RecordedPartition[];
+  /** Produce: the producer id, epoch and base sequence of each partition's batch, in order. */
+  readonly batches?: Array<{ topic: string; partition: number; producerId: bigint; producerEpoch: number; baseSequence: number; isTransactional: boolean }>;
+  /** Produce: the transactionalId of the request. Other APIs: the decoded body. */
+  readonly transactionalId?: string | null;
+  readonly body?: unknown;
   state: 'pending' | 'held' | 'answered' | 'disconnected' | 'rejected' | 'timed-out' | 'closed' | 'unanswered';
 }
 
@@ -103,7 +118,14 @@ export interface LoggedRecord {
   readonly timestamp: bigint;
 }
 
+/** What a broker keeps per producer id and partition (ProducerStateEntry): the epoch and the last 5 batches. */
+interface ProducerStateModel {
+  epoch: number;
+  batches: Array<{ firstSeq: number; lastSeq: number; baseOffset: number }>;
+}
+
 interface PartitionModel {
+  readonly producers: Map<bigint, ProducerStateModel>;
   leader: number;
   epoch: number;
   /** What Metadata answers say; differs from the real leader while the answering broker is behind. */
@@ -221,6 +243,7 @@ export class ScriptedCluster implements ClusterConnections {
   private readonly pending = new Set<Pending>();
   private readonly events = new EventEmitter();
   private readonly asyncConnect: boolean;
+  readonly transactionVersion: number;
   private anyError: Error | null = null;
   private onChange: () => void = () => undefined;
   private config: ResolvedProducerConfig | null = null;
@@ -231,6 +254,7 @@ export class ScriptedCluster implements ClusterConnections {
   constructor(options: ScriptedClusterOptions = {}) {
     this.events.setMaxListeners(0);
     this.asyncConnect = options.asyncConnect ?? true;
+    this.transactionVersion = options.transactionVersion ?? 2;
     this.versions = new Map([
       [ProduceApi.apiKey, 12],
       [MetadataApi.apiKey, 12],
@@ -275,7 +299,7 @@ export class ScriptedCluster implements ClusterConnections {
     for (let p = 0; p < s.partitions; p++) {
       const leader = s.leaders?.[p] ?? brokerIds[p % brokerIds.length];
       const epoch = s.epochs?.[p] ?? 0;
-      partitions.push({ leader, epoch, announcedLeader: leader, announcedEpoch: epoch, log: [], script: [] });
+      partitions.push({ producers: new Map(), leader, epoch, announcedLeader: leader, announcedEpoch: epoch, log: [], script: [] });
     }
     this.topicModels.set(name, { name, topicId: id, partitions });
   }
@@ -549,18 +573,30 @@ export class ScriptedCluster implements ClusterConnections {
     if (api.apiKey !== ProduceApi.apiKey) return Promise.reject(new Error(`scripted cluster: requestRaw for api key ${api.apiKey} is not scripted`));
     const request = ProduceApi.decodeRequest(new Reader(body), version);
     const partitions: RecordedPartition[] = [];
-    const decoded: Array<{ topic: string; partition: number; records: LoggedRecord[] }> = [];
+    const decoded: DecodedPartition[] = [];
+    const batchInfo: NonNullable<RecordedRequest['batches']> = [];
     for (const t of request.topicData) {
       for (const p of t.partitionData) {
         const batches = decodeRecordBatches(p.records ?? Buffer.alloc(0), decompressRecords);
+        const first = batches[0];
+        if (first !== undefined) {
+          batchInfo.push({ topic: t.name ?? '', partition: p.index, producerId: first.producerId, producerEpoch: first.producerEpoch, baseSequence: first.baseSequence, isTransactional: first.attributes.isTransactional });
+        }
         const records: LoggedRecord[] = batches.flatMap((b) =>
           b.records.map((r) => ({ offset: -1, key: r.key === null ? null : r.key.toString('utf8'), value: r.value === null ? null : r.value.toString('utf8'), timestamp: r.timestamp })),
         );
         partitions.push({ topic: t.name ?? '', partition: p.index, records: records.length, values: records.map((r) => r.value) });
-        decoded.push({ topic: t.name ?? '', partition: p.index, records });
+        decoded.push({
+          topic: t.name ?? '',
+          partition: p.index,
+          records,
+          producerId: first?.producerId ?? -1n,
+          producerEpoch: first?.producerEpoch ?? -1,
+          baseSequence: first?.baseSequence ?? -1,
+        });
       }
     }
-    const recorded = this.record({ api: 'Produce', apiKey: api.apiKey, version, node: nodeId, acks: request.acks, partitions });
+    const recorded = this.record({ api: 'Produce', apiKey: api.apiKey, version, node: nodeId, acks: request.acks, partitions, batches: batchInfo, transactionalId: request.transactionalId ?? null });
     const answer = (): T | undefined => {
       const response = this.produce(nodeId, decoded, recorded);
       if (request.acks === 0) return undefined;
@@ -582,6 +618,7 @@ export class ScriptedCluster implements ClusterConnections {
 
   /** @internal A request given as an object (Metadata). */
   serve<Req, Res>(nodeId: number, api: KafkaApi<Req, Res>, version: number, body: Req, options: RequestOptions | undefined): Promise<Res | undefined> {
+    if (TXN_APIS.has(api.apiKey)) return this.serveTxn(nodeId, api, version, body, options);
     if (api.apiKey !== MetadataApi.apiKey) return Promise.reject(new Error(`scripted cluster: ${api.name} is not scripted`));
     // through the wire format, so a body the broker could not read fails here as it would there
     const w = new Writer(256);
@@ -596,6 +633,96 @@ export class ScriptedCluster implements ClusterConnections {
       return api.decodeResponse(new Reader(out.toBuffer()), version);
     };
     return this.dispatch(recorded, answer, options);
+  }
+
+  /** The next answers' error codes for a coordinator API (InitProducerId, EndTxn, ...), one per request; then 0. */
+  scriptApi(api: NonNullable<RequestMatch['api']>, ...errorCodes: number[]): void {
+    const list = this.apiScripts.get(api) ?? [];
+    list.push(...errorCodes);
+    this.apiScripts.set(api, list);
+  }
+
+  /** Requests of one API, in arrival order. */
+  requestsOf(api: NonNullable<RequestMatch['api']>): RecordedRequest[] {
+    return this.requests.filter((r) => r.api === api);
+  }
+
+  /** What the broker holds for a producer id on a partition (epoch and last batches), if anything. */
+  producerState(topic: string, partition: number, producerId: bigint): { epoch: number; lastSequence: number } | undefined {
+    const st = this.partitionModel(topic, partition).producers.get(producerId);
+    return st === undefined ? undefined : { epoch: st.epoch, lastSequence: st.batches.length === 0 ? -1 : st.batches[st.batches.length - 1].lastSeq };
+  }
+
+  /** The broker forgets every producer's state on the partition (as after retention removed it). */
+  forgetProducers(topic: string, partition: number): void {
+    this.partitionModel(topic, partition).producers.clear();
+  }
+
+  /** Producer ids handed out, and the epoch per transactional id. */
+  private nextProducerId = 1000n;
+  private readonly transactionalIds = new Map<string, { producerId: bigint; epoch: number }>();
+  private readonly apiScripts = new Map<string, number[]>();
+
+  private serveTxn<Req, Res>(nodeId: number, api: KafkaApi<Req, Res>, version: number, body: Req, options: RequestOptions | undefined): Promise<Res | undefined> {
+    const w = new Writer(256);
+    api.encodeRequest(w, body, version);
+    const decoded = api.decodeRequest(new Reader(w.toBuffer()), version);
+    const name = api.name as NonNullable<RequestMatch['api']>;
+    const recorded = this.record({ api: name, apiKey: api.apiKey, version, node: nodeId, partitions: [], body: decoded });
+    const answer = (): Res => {
+      const code = this.apiScripts.get(name)?.shift() ?? 0;
+      const response = this.txnResponse(api.apiKey, decoded as never, code, nodeId);
+      const out = new Writer(256);
+      api.encodeResponse(out, response as Res, version);
+      return api.decodeResponse(new Reader(out.toBuffer()), version);
+    };
+    return this.dispatch(recorded, answer, options);
+  }
+
+  private txnResponse(apiKey: number, request: unknown, code: number, nodeId: number): unknown {
+    switch (apiKey) {
+      case InitProducerIdApi.apiKey: {
+        const r = request as InitProducerIdRequest;
+        if (code !== 0) return { throttleTimeMs: 0, errorCode: code, producerId: -1n, producerEpoch: -1 };
+        if (r.transactionalId === null) return { throttleTimeMs: 0, errorCode: 0, producerId: this.nextProducerId++, producerEpoch: 0 };
+        const known = this.transactionalIds.get(r.transactionalId);
+        const next = known === undefined ? { producerId: this.nextProducerId++, epoch: 0 } : { producerId: known.producerId, epoch: known.epoch + 1 };
+        this.transactionalIds.set(r.transactionalId, next);
+        return { throttleTimeMs: 0, errorCode: 0, producerId: next.producerId, producerEpoch: next.epoch };
+      }
+      case FindCoordinatorApi.apiKey: {
+        const r = request as FindCoordinatorRequest;
+        const n = this.nodes.get(nodeId)!.address;
+        const keys = r.coordinatorKeys ?? [r.key ?? ''];
+        return { throttleTimeMs: 0, coordinators: keys.map((key) => ({ key, nodeId: n.nodeId, host: n.host, port: n.port, errorCode: code, errorMessage: null })), errorCode: code, nodeId: n.nodeId, host: n.host, port: n.port };
+      }
+      case AddPartitionsToTxnApi.apiKey: {
+        const r = request as AddPartitionsToTxnRequest;
+        return {
+          throttleTimeMs: 0,
+          resultsByTopicV3AndBelow: (r.v3AndBelowTopics ?? []).map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: code })) })),
+        };
+      }
+      case AddOffsetsToTxnApi.apiKey:
+        return { throttleTimeMs: 0, errorCode: code };
+      case TxnOffsetCommitApi.apiKey: {
+        const r = request as TxnOffsetCommitRequest;
+        return { throttleTimeMs: 0, topics: r.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })) };
+      }
+      case EndTxnApi.apiKey: {
+        const r = request as EndTxnRequest;
+        if (code !== 0) return { throttleTimeMs: 0, errorCode: code, producerId: -1n, producerEpoch: -1 };
+        // transactions v2: the coordinator bumps the epoch on every end
+        const known = this.transactionalIds.get(r.transactionalId);
+        if (known !== undefined && this.transactionVersion >= 2) {
+          known.epoch = r.producerEpoch + 1;
+          return { throttleTimeMs: 0, errorCode: 0, producerId: known.producerId, producerEpoch: known.epoch };
+        }
+        return { throttleTimeMs: 0, errorCode: 0, producerId: -1n, producerEpoch: -1 };
+      }
+      default:
+        throw new Error(`scripted cluster: api key ${apiKey} is not scripted`);
+    }
   }
 
   private record(fields: Omit<RecordedRequest, 'seq' | 'at' | 'state'>): RecordedRequest {
@@ -631,6 +758,17 @@ export class ScriptedCluster implements ClusterConnections {
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
         p.timer = setTimeout(() => this.finish(p, 'timed-out', new RequestTimeoutError(this.node(request.node).connection.address, request.apiKey, request.version, request.seq, timeoutMs)), timeoutMs);
         p.timer.unref();
+      }
+      if (outcome === 'written-then-disconnect') {
+        setImmediate(() => {
+          try {
+            answer();
+          } catch {
+            // the answer is lost anyway
+          }
+          this.finish(p, 'disconnected', new ConnectionError(this.node(request.node).connection.address, 'CONNECTION_CLOSED', 'scripted: the broker closed the connection after writing'));
+        });
+        return;
       }
       if (outcome === 'disconnect') {
         setImmediate(() => this.finish(p, 'disconnected', new ConnectionError(this.node(request.node).connection.address, 'CONNECTION_CLOSED', 'scripted: the broker closed the connection')));
@@ -671,7 +809,7 @@ export class ScriptedCluster implements ClusterConnections {
     return this.requestScripts.splice(i, 1)[0].outcome;
   }
 
-  private produce(nodeId: number, decoded: Array<{ topic: string; partition: number; records: LoggedRecord[] }>, recorded: RecordedRequest): ProduceResponse {
+  private produce(nodeId: number, decoded: DecodedPartition[], recorded: RecordedRequest): ProduceResponse {
     const byTopic = new Map<string, ProduceResponse['responses'][number]>();
     const endpoints = new Map<number, BrokerAddress>();
     decoded.forEach((d, i) => {
@@ -693,8 +831,23 @@ export class ScriptedCluster implements ClusterConnections {
         errorCode = NOT_LEADER_OR_FOLLOWER;
         currentLeader = { leaderId: model.leader, leaderEpoch: model.epoch };
       } else {
-        baseOffset = BigInt(model.log.length);
-        for (const r of d.records) model.log.push({ ...r, offset: model.log.length });
+        const checked = checkProducerState(model, d);
+        if (typeof checked === 'number' && checked !== 0) {
+          errorCode = checked;
+        } else if (typeof checked === 'object') {
+          baseOffset = BigInt(checked.duplicateOf); // a duplicate of a retained batch: its original offset
+        } else {
+          baseOffset = BigInt(model.log.length);
+          for (const r of d.records) model.log.push({ ...r, offset: model.log.length });
+          if (d.producerId >= 0n && d.records.length > 0) {
+            const st = model.producers.get(d.producerId) ?? { epoch: d.producerEpoch, batches: [] };
+            if (d.producerEpoch > st.epoch) st.batches = [];
+            st.epoch = d.producerEpoch;
+            st.batches.push({ firstSeq: d.baseSequence, lastSeq: seqPlus(d.baseSequence, d.records.length - 1), baseOffset: Number(baseOffset) });
+            if (st.batches.length > 5) st.batches.shift();
+            model.producers.set(d.producerId, st);
+          }
+        }
       }
       if (currentLeader !== undefined) {
         const n = this.nodes.get(currentLeader.leaderId);
@@ -762,6 +915,42 @@ export class ScriptedCluster implements ClusterConnections {
   }
 }
 
+interface DecodedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: LoggedRecord[];
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+}
+
+const TXN_APIS = new Set([InitProducerIdApi.apiKey, FindCoordinatorApi.apiKey, AddPartitionsToTxnApi.apiKey, AddOffsetsToTxnApi.apiKey, TxnOffsetCommitApi.apiKey, EndTxnApi.apiKey]);
+
+function seqPlus(seq: number, n: number): number {
+  const v = seq + n;
+  return v > 2147483647 ? v - 2147483648 : v;
+}
+
+/**
+ * The broker's checks of an idempotent batch (ProducerAppendInfo): 0 to append, an error code, or the
+ * offset of the retained batch it duplicates.
+ */
+function checkProducerState(model: PartitionModel, d: DecodedPartition): number | { duplicateOf: number } {
+  if (d.producerId < 0n || d.records.length === 0) return 0;
+  const st = model.producers.get(d.producerId);
+  if (st === undefined) return 0;
+  if (d.producerEpoch < st.epoch) return 47; // INVALID_PRODUCER_EPOCH
+  const lastSeq = seqPlus(d.baseSequence, d.records.length - 1);
+  if (d.producerEpoch === st.epoch) {
+    const dup = st.batches.find((b) => b.firstSeq === d.baseSequence && b.lastSeq === lastSeq);
+    if (dup !== undefined) return { duplicateOf: dup.baseOffset };
+    const last = st.batches.length === 0 ? -1 : st.batches[st.batches.length - 1].lastSeq;
+    if (d.baseSequence !== seqPlus(last, 1)) return 45; // OUT_OF_ORDER_SEQUENCE_NUMBER
+    return 0;
+  }
+  return d.baseSequence === 0 ? 0 : 45;
+}
+
 function matches(match: RequestMatch, r: RecordedRequest): boolean {
   return (match.api === undefined || match.api === r.api) && (match.node === undefined || match.node === r.node);
 }
@@ -788,6 +977,10 @@ class ScriptedNodeConnection implements NodeConnection {
 
   versionFor(api: ApiDescriptor, cap?: number): number {
     return this.cluster.versionFor(this.nodeId, api, cap);
+  }
+
+  featureLevel(name: string): number {
+    return name === 'transaction.version' ? this.cluster.transactionVersion : 0;
   }
 
   send<Req, Res>(api: KafkaApi<Req, Res>, body: Req, options: NoResponseOptions): Promise<undefined>;

@@ -20,6 +20,8 @@ function snapshot(overrides: Partial<ProducerHealthSnapshot> = {}): ProducerHeal
     bufferTotalBytes: 33_554_432,
     inFlightRequests: 1,
     lastError: null,
+    producerId: null,
+    transaction: null,
     ...overrides,
   };
 }
@@ -60,8 +62,21 @@ describe('KafkaProducerHealthIndicator', () => {
         bufferTotalBytes: 33_554_432,
         inFlightRequests: 1,
         lastError: null,
+        producerId: null,
+        transaction: null,
       },
     });
+  });
+
+  it('shows the producer id and the transaction state of a transactional producer', async () => {
+    const { indicator, producer } = await indicatorFor();
+    producer.current = snapshot({
+      producerId: { producerId: '4001', producerEpoch: 3 },
+      transaction: { transactionalId: 'orders-1', state: 'IN_TRANSACTION' },
+    });
+    const details = indicator.isHealthy('kafka').kafka;
+    expect(details.producerId).toEqual({ producerId: '4001', producerEpoch: 3 });
+    expect(details.transaction).toEqual({ transactionalId: 'orders-1', state: 'IN_TRANSACTION' });
   });
 
   it("uses the key 'kafka-producer' by default", async () => {

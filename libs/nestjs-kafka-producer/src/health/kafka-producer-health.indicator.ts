@@ -101,6 +101,8 @@ export function toHealthDetails(s: ProducerHealthSnapshot): KafkaProducerHealthD
     bufferTotalBytes: s.bufferTotalBytes,
     inFlightRequests: s.inFlightRequests,
     lastError: s.lastError === null ? null : errorIdentity(s.lastError),
+    producerId: s.producerId === null ? null : { ...s.producerId },
+    transaction: s.transaction === null ? null : { ...s.transaction },
   };
 }
 

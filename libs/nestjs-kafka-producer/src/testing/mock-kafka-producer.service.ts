@@ -158,6 +158,8 @@ export class MockKafkaProducerService<K = any, V = any> implements ProducerSurfa
       bufferTotalBytes: 33_554_432,
       inFlightRequests: 0,
       lastError: null,
+      producerId: null,
+      transaction: null,
       ...this.healthOverrides,
     };
   }

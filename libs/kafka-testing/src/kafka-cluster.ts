@@ -20,6 +20,12 @@ export interface KafkaClusterOptions {
   brokerConfig?: Record<string, string>;
   /** Default KAFKA_VERSION or 4.3.1. */
   version?: string;
+  /**
+   * Finalized feature levels set at format time (`kafka-storage format --feature name=level`), e.g.
+   * { 'transaction.version': 0 } for a broker with only the first transaction protocol. Unset features
+   * take the release's defaults (4.x formats transaction.version=2).
+   */
+  features?: Record<string, number>;
   /** Already-resolved jars (skips the cache check). */
   jars?: KafkaJars;
   /** Parent of the per-run cluster folder. Default os.tmpdir(). */
@@ -382,6 +388,7 @@ export class KafkaCluster extends KafkaClusterBase {
         // One node: a dynamic single-voter quorum (what a 4.x quickstart does). Three nodes use static
         // controller.quorum.voters, which 3.9 and 4.x both format without any quorum flag.
         if (infos.length === 1) args.push('--standalone');
+        for (const [name, level] of Object.entries(this.options.features ?? {})) args.push('--feature', `${name}=${level}`);
         await runJavaToolOrThrow(this.jars, this.jars.profile.classes.storageTool, args, { timeoutMs: 120_000 });
       }
     };

@@ -109,6 +109,9 @@ describe('GET /health with KafkaProducerHealthModule (broker killed and restarte
       bufferTotalBytes: expect.any(Number),
       inFlightRequests: 0,
       lastError: null,
+      // idempotent by default: the id is a decimal string so the body stays JSON
+      producerId: { producerId: expect.stringMatching(/^\d+$/), producerEpoch: expect.any(Number) },
+      transaction: null,
     });
   });
 

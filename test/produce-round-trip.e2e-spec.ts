@@ -36,7 +36,15 @@ describe('producing to a 1-node cluster, verified by the Java consumer', () => {
       expect(b.isValid).toBe(true);
       expect(b.magic).toBe(2);
       expect(b.compressCodec).toBe('none');
-      expect(b.producerId).toBe(-1n);
+      // idempotence is on by default: one producer id, sequences contiguous from 0 across the batches
+      expect(b.producerId).toBe(batches[0].producerId);
+      expect(b.isTransactional).toBe(false);
+    }
+    expect(batches[0].producerId >= 0n).toBe(true);
+    let expectedSequence = 0;
+    for (const b of batches) {
+      expect([b.baseSequence, b.lastSequence]).toEqual([expectedSequence, expectedSequence + b.count - 1]);
+      expectedSequence += b.count;
     }
     expect(batches.reduce((n, b) => n + b.count, 0)).toBe(200);
     const records = batches.flatMap((b) => b.records);

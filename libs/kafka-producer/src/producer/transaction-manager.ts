@@ -88,6 +88,8 @@ export class TransactionManager implements BatchSequencer {
   private readonly toResolve = new Set<PartitionState>();
   private idRequest: Promise<void> | null = null;
   private idRetryAt = 0;
+  /** Consecutive failed InitProducerId attempts of the idempotent producer; a fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS a few times, which is no news. */
+  private idFailures = 0;
   private idRetryTimer: NodeJS.Timeout | null = null;
   /** A blocking call under way (Java's pending result): calling it again waits for the same outcome. */
   private pending: { readonly call: string; readonly work: Promise<void> } | null = null;
@@ -387,14 +389,18 @@ export class TransactionManager implements BatchSequencer {
         (r) => {
           this.setProducerIdAndEpoch(r.producerId, r.producerEpoch);
           this.state = 'READY';
+          this.idFailures = 0;
         },
         (e: unknown) => {
+          if (this.closed) return;
           const error = e instanceof RequestFatal || e instanceof RequestRetryableByUser || e instanceof RequestAbortable ? e.error : (e as Error);
           if (e instanceof RequestFatal || e instanceof RequestRetryableByUser) {
             this.fail(error instanceof KafkaError ? error : new KafkaError(error.message, { code: 'INIT_PRODUCER_ID_FAILED', cause: error }));
             return;
           }
-          this.parts.logger.warn(`InitProducerId failed; retrying: ${error.message}`, { error });
+          this.idFailures++;
+          if (this.idFailures >= 5) this.parts.logger.warn(`InitProducerId failed ${this.idFailures} times; retrying: ${error.message}`, { error });
+          else this.parts.logger.debug(`InitProducerId failed; retrying: ${error.message}`, { error });
           this.idRetryAt = Date.now() + Math.max(this.config.retryBackoffMs, 1);
           this.idRetryTimer = setTimeout(() => {
             this.idRetryTimer = null;

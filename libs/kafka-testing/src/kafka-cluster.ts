@@ -4,13 +4,17 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TopicAdmin } from './admin';
+import { TopicAdmin, TopicSpec } from './admin';
 import { KafkaClusterBase } from './cluster-base';
 import { DumpedSegment, dumpLogSegmentFiles } from './dump-log-segments';
-import { javaBinary, runJavaToolOrThrow, UTF8_JVM_ARGS } from './java-tools';
+import { FaultProxy } from './fault-proxy';
+import { javaBinary, JavaToolOptions, runJavaTool, runJavaToolOrThrow, UTF8_JVM_ARGS } from './java-tools';
 import { ensureKafkaJars, KafkaJars } from './maven-jars';
 import { parentDeathWrapper, isRunning, pidMatches, trackPid, untrackPid } from './process-registry';
-import { pollUntil, probeApiVersions, probeMetadata } from './probe';
+import { Endpoint, MetadataResult, MetadataTopic, pollUntil, probeApiVersions, probeMetadata } from './probe';
+import { produceWithJava, ReferenceMetadata, ReferenceProduceOptions } from './reference-producer';
+import { RunResult } from './run-process';
+import { ConsumedRecord, ConsumeOptions, ConsumeResult, consumeWithJava, consumeWithJavaDetailed } from './verifier';
 import { versionProfile } from './versions';
 
 export interface KafkaClusterOptions {
@@ -26,6 +30,14 @@ export interface KafkaClusterOptions {
    * take the release's defaults (4.x formats transaction.version=2).
    */
   features?: Record<string, number>;
+  /**
+   * Puts a FaultProxy (see fault-proxy.ts) in front of every node: each node gets an extra client
+   * listener whose advertised address is its proxy's, so a client bootstrapped from
+   * `bootstrapServers` reaches every broker through the proxies, while inter-broker and controller
+   * traffic, and the harness's own tools and probes, stay direct. `cluster.proxy(nodeId)` scripts the
+   * faults. The proxies live in this process (they die with it).
+   */
+  faultProxy?: boolean;
   /** Already-resolved jars (skips the cache check). */
   jars?: KafkaJars;
   /** Parent of the per-run cluster folder. Default os.tmpdir(). */
@@ -55,8 +67,13 @@ export interface KafkaClusterOptions {
 export interface KafkaNodeInfo {
   nodeId: number;
   host: string;
+  /** The PLAINTEXT listener: inter-broker traffic, the harness's tools, and clients when there is no proxy. */
   port: number;
   controllerPort: number;
+  /** With `faultProxy`: the broker's client listener, which only its proxy connects to. */
+  clientPort?: number;
+  /** With `faultProxy`: the proxy's port, the address the client listener advertises. */
+  proxyPort?: number;
   /** Node folder: config, logs. */
   dir: string;
   /** log.dirs: partition folders and the metadata log. */
@@ -92,6 +109,8 @@ interface NodeRuntime {
 }
 
 const HOST = '127.0.0.1';
+/** Kafka's error code for a topic the broker does not know (deleted). */
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
 const CLUSTER_DIR_PREFIX = 'kafka-testing-';
 const STATE_FILE = 'cluster.json';
 const PID_FILE = 'pids';
@@ -101,11 +120,15 @@ const PID_FILE = 'pids';
  * ports picked at start, with storage formatted in a fresh folder per run.
  */
 export class KafkaCluster extends KafkaClusterBase {
+  /** What a client under test bootstraps from: the proxies with `faultProxy`, else the brokers. */
   readonly bootstrapServers: string[];
+  /** The brokers' own PLAINTEXT listeners, bypassing any proxy. */
+  readonly directBootstrapServers: string[];
   protected readonly defaultReplicationFactor: number;
   readonly clusterId: string;
   readonly clusterDir: string;
   private readonly nodes = new Map<number, NodeRuntime>();
+  private readonly faultProxies = new Map<number, FaultProxy>();
   private stopped = false;
 
   private constructor(
@@ -120,7 +143,9 @@ export class KafkaCluster extends KafkaClusterBase {
     this.clusterId = clusterId;
     this.clusterDir = clusterDir;
     for (const info of infos) this.nodes.set(info.nodeId, { info, child: null, pid: null, state: 'stopped', exit: null });
-    this.bootstrapServers = infos.map((n) => `${n.host}:${n.port}`);
+    this.directBootstrapServers = infos.map((n) => `${n.host}:${n.port}`);
+    // An attached handle has no proxies (they belong to the process that started the cluster).
+    this.bootstrapServers = options.faultProxy === true ? infos.map((n) => `${n.host}:${n.proxyPort as number}`) : this.directBootstrapServers;
     this.defaultReplicationFactor = Math.min(3, infos.length);
   }
 
@@ -134,7 +159,7 @@ export class KafkaCluster extends KafkaClusterBase {
       } catch (e) {
         // The ports were free when picked but are bound by the JVM only seconds later; another process
         // may take one meanwhile. That is the one failure worth a second try, with new ports.
-        if (attempt >= 3 || !/BindException|Address already in use/.test((e as Error).message)) throw e;
+        if (attempt >= 3 || !/BindException|Address already in use/i.test((e as Error).message)) throw e;
         log(`kafka-testing: a port was taken before the broker bound it; retrying with new ports`);
       }
     }
@@ -143,16 +168,19 @@ export class KafkaCluster extends KafkaClusterBase {
   private static async startOnce(jars: KafkaJars, options: KafkaClusterOptions, log: (m: string) => void): Promise<KafkaCluster> {
     const n = options.nodes ?? 1;
     const clusterDir = fs.mkdtempSync(path.join(options.baseDir ?? os.tmpdir(), CLUSTER_DIR_PREFIX));
-    const ports = await freePorts(2 * n);
+    const perNode = options.faultProxy === true ? 4 : 2;
+    const ports = await freePorts(perNode * n);
     const infos: KafkaNodeInfo[] = [];
     for (let i = 0; i < n; i++) {
       const nodeId = i + 1;
       const dir = path.join(clusterDir, `node-${nodeId}`);
+      const own = ports.slice(perNode * i, perNode * (i + 1));
       infos.push({
         nodeId,
         host: HOST,
-        port: ports[2 * i],
-        controllerPort: ports[2 * i + 1],
+        port: own[0],
+        controllerPort: own[1],
+        ...(options.faultProxy === true ? { clientPort: own[2], proxyPort: own[3] } : {}),
         dir,
         dataDir: path.join(dir, 'data'),
         configFile: path.join(dir, 'server.properties'),
@@ -165,6 +193,8 @@ export class KafkaCluster extends KafkaClusterBase {
     try {
       await cluster.format();
       log(`kafka-testing: formatted ${n} node(s) in ${Date.now() - started} ms`);
+      // Listening before the brokers start: they advertise these ports from their first Metadata answer.
+      if (options.faultProxy === true) await cluster.startProxies();
       for (const node of cluster.nodes.values()) cluster.spawnNode(node);
       cluster.writeState();
       await cluster.waitReady([...cluster.nodes.keys()], cluster.startupTimeout());
@@ -219,7 +249,8 @@ export class KafkaCluster extends KafkaClusterBase {
       clusterId: this.clusterId,
       version: this.jars.version,
       clusterDir: this.clusterDir,
-      bootstrapServers: this.bootstrapServers,
+      // Direct: another process attaching to this state cannot reach this process's proxies.
+      bootstrapServers: this.directBootstrapServers,
       ownerPid: process.pid,
       detached: this.options.detached === true,
       startedAt: new Date().toISOString(),
@@ -230,6 +261,139 @@ export class KafkaCluster extends KafkaClusterBase {
 
   get stateFile(): string {
     return path.join(this.clusterDir, STATE_FILE);
+  }
+
+  // ---- fault proxies ---------------------------------------------------------------------------
+
+  /** The node's FaultProxy (needs the `faultProxy` option). */
+  proxy(nodeId: number): FaultProxy {
+    this.node(nodeId);
+    const proxy = this.faultProxies.get(nodeId);
+    if (proxy === undefined) throw new Error('kafka-testing: this cluster has no fault proxies (start it with { faultProxy: true })');
+    return proxy;
+  }
+
+  /** Every node's FaultProxy, by node id order; empty without the `faultProxy` option. */
+  get proxies(): FaultProxy[] {
+    return [...this.faultProxies.entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
+  }
+
+  private async startProxies(): Promise<void> {
+    for (const node of this.nodes.values()) {
+      const { nodeId, host, clientPort, proxyPort } = node.info;
+      try {
+        this.faultProxies.set(nodeId, await FaultProxy.start({ host, port: proxyPort, target: { host, port: clientPort as number }, name: `node-${nodeId}` }));
+      } catch (e) {
+        // Same wording as a broker's bind failure, so start() retries with new ports.
+        throw new Error(`kafka-testing: fault proxy for node ${nodeId} could not listen on ${host}:${proxyPort}: Address already in use (${(e as Error).message})`);
+      }
+    }
+  }
+
+  // ---- cluster state queries ---------------------------------------------------------------------
+
+  /**
+   * Metadata from a running node's direct listener: the harness observes the cluster, it never goes
+   * through the faults it injects (nor through a node it knows is down).
+   */
+  override async metadata(topics: readonly string[] | null = [], timeoutMs = 3000): Promise<MetadataResult> {
+    let lastError: unknown;
+    for (const endpoint of this.directEndpoints()) {
+      try {
+        return await probeMetadata(endpoint, topics, timeoutMs);
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    throw new Error(`kafka-testing: no running node answered Metadata: ${(lastError as Error | undefined)?.message ?? 'no running nodes'}`);
+  }
+
+  /** The partition's leader as a running node reports it; -1 while it has none. */
+  async leaderOf(topic: string, partition: number): Promise<number> {
+    const md = await this.metadata([topic]);
+    const p = md.topics.find((t) => t.name === topic && t.errorCode === 0)?.partitions.find((x) => x.partitionIndex === partition);
+    if (p === undefined) throw new Error(`kafka-testing: no partition ${topic}-${partition} in the metadata`);
+    return p.leaderId;
+  }
+
+  /**
+   * Waits until every partition of the topic has its full replica set in sync, as seen by every
+   * running node (metadata reaches each broker on its own schedule, and one stale view would let a
+   * test kill a leader whose followers are not caught up). Returns the topic's metadata.
+   */
+  async waitInSync(topic: string, options: { timeoutMs?: number } = {}): Promise<MetadataTopic> {
+    return pollUntil(
+      `replicas of ${topic} in sync`,
+      async () => {
+        let last: MetadataTopic | undefined;
+        for (const endpoint of this.directEndpoints()) {
+          const md = await probeMetadata(endpoint, [topic], 2000);
+          const t = md.topics.find((x) => x.name === topic);
+          if (t === undefined || t.errorCode !== 0 || t.partitions.length === 0) throw new Error(`topic ${topic} unknown to ${endpoint.port}`);
+          const lagging = t.partitions.filter((p) => p.leaderId < 0 || !sameMembers(p.isrNodes, p.replicaNodes));
+          if (lagging.length > 0) throw new Error(`${lagging.map((p) => `${p.partitionIndex}: isr [${p.isrNodes}] of [${p.replicaNodes}]`).join(', ')} (node on ${endpoint.port})`);
+          last = t;
+        }
+        return last;
+      },
+      { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 200 },
+    );
+  }
+
+  /** Running nodes first; the stopped ones only as a last resort (a restart may be under way). */
+  private directEndpoints(): Endpoint[] {
+    const all = [...this.nodes.values()];
+    const running = all.filter((n) => n.state === 'running');
+    return (running.length > 0 ? running : all).map((n) => ({ host: n.info.host, port: n.info.port }));
+  }
+
+  // ---- harness tools, always direct ---------------------------------------------------------------
+
+  private get directBootstrap(): string {
+    return this.directBootstrapServers.join(',');
+  }
+
+  override async createTopics(specs: readonly TopicSpec[], timeoutMs = 60_000): Promise<void> {
+    const full = specs.map((s) => ({ ...s, partitions: s.partitions ?? 1, replicationFactor: s.replicationFactor ?? this.defaultReplicationFactor }));
+    await this.admin.createTopics(this.directBootstrap, full);
+    for (const spec of full) await this.waitForTopic(spec.name, spec.partitions, timeoutMs);
+  }
+
+  override async deleteTopic(name: string, timeoutMs = 60_000): Promise<void> {
+    await this.admin.deleteTopics(this.directBootstrap, [name]);
+    await pollUntil(
+      `topic ${name} deletion`,
+      async () => {
+        for (const endpoint of this.directEndpoints()) {
+          const t = (await probeMetadata(endpoint, [name])).topics.find((x) => x.name === name);
+          if (t !== undefined && t.errorCode !== UNKNOWN_TOPIC_OR_PARTITION) return undefined;
+        }
+        return true;
+      },
+      { timeoutMs },
+    );
+  }
+
+  override consumeWithJava(options: ConsumeOptions): Promise<ConsumedRecord[]> {
+    return consumeWithJava(this.jars, this.directBootstrap, options);
+  }
+
+  override consumeWithJavaDetailed(options: ConsumeOptions): Promise<ConsumeResult> {
+    return consumeWithJavaDetailed(this.jars, this.directBootstrap, options);
+  }
+
+  override produceWithJava(options: ReferenceProduceOptions): Promise<ReferenceMetadata[]> {
+    return produceWithJava(this.jars, this.directBootstrap, options);
+  }
+
+  /** `{bootstrap}` in args becomes the direct bootstrap list. */
+  override runJavaTool(className: string, args: readonly string[], options?: JavaToolOptions): Promise<RunResult> {
+    return runJavaTool(
+      this.jars,
+      className,
+      args.map((a) => a.split('{bootstrap}').join(this.directBootstrap)),
+      options,
+    );
   }
 
   // ---- fault controls --------------------------------------------------------------------------
@@ -316,6 +480,7 @@ export class KafkaCluster extends KafkaClusterBase {
       n.state = 'stopped';
       if (n.pid !== null) untrackPid(n.pid);
     }
+    await Promise.all(this.proxies.map((p) => p.close()));
     const keep = options.keepDir === true || process.env.KAFKA_TESTING_KEEP_DIRS === '1';
     if (!keep) fs.rmSync(this.clusterDir, { recursive: true, force: true });
     else this.writeState();
@@ -436,6 +601,13 @@ export class KafkaCluster extends KafkaClusterBase {
     } else {
       props['controller.quorum.voters'] = all.map((x) => `${x.nodeId}@${HOST}:${x.controllerPort}`).join(',');
       props['advertised.listeners'] = `PLAINTEXT://${HOST}:${info.port}`;
+    }
+    if (info.clientPort !== undefined && info.proxyPort !== undefined) {
+      // A broker answers Metadata with the endpoints of the listener the request came in on, so a
+      // client that bootstraps from a proxy is only ever told about proxies.
+      props.listeners += `,CLIENT://${HOST}:${info.clientPort}`;
+      props['advertised.listeners'] += `,CLIENT://${HOST}:${info.proxyPort}`;
+      props['listener.security.protocol.map'] += ',CLIENT:PLAINTEXT';
     }
     Object.assign(props, this.options.brokerConfig ?? {});
     return `# generated by libs/kafka-testing for cluster ${this.clusterId}\n${Object.entries(props)
@@ -617,6 +789,11 @@ export class KafkaCluster extends KafkaClusterBase {
       // The folder was removed under us (stop raced a restart): nothing left to record.
     }
   }
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  const other = new Set(b);
+  return a.length === b.length && a.every((x) => other.has(x));
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -18,3 +18,13 @@ export { Produce, KAFKA_PRODUCE_CONFIG, KafkaProduceNotBoundException, KafkaProd
 export type { ProduceOptions, ProduceTopicFromConfig, ProduceValueOrFn, KafkaProduceConfigSource } from './produce';
 export { KafkaExceptionFilter, kafkaErrorToHttpStatus, kafkaErrorToHttpBody } from './filters';
 export type { KafkaHttpErrorBody } from './filters';
+export {
+  Transactional,
+  KafkaTransactionRequiredException,
+  KafkaTransactionClosedException,
+  KafkaTransactionRollbackOnlyException,
+  KafkaTransactionalNotBoundException,
+  KafkaTransactionalConfigException,
+  KafkaTransactionalResultException,
+} from './transactional';
+export type { KafkaTransaction } from './transactional';

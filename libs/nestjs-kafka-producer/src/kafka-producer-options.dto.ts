@@ -1,4 +1,4 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s,]+):\d{1,5}$/;
 const INT32_MAX = 2147483647;
@@ -41,6 +41,13 @@ export class KafkaProducerModuleOptionsDto {
   @IsOptional() @IsInt() @Min(0) partitionerAvailabilityTimeoutMs?: number;
   @IsOptional() @IsBoolean() partitionerIgnoreKeys?: boolean;
   @IsOptional() @IsBoolean() allowAutoCreateTopics?: boolean;
+  // idempotence and transactions; the rules between them and acks/retries/in-flight are the producer's own
+  @IsOptional() @IsBoolean({ message: 'enableIdempotence must be a boolean' }) enableIdempotence?: boolean;
+  @IsOptional()
+  @IsString({ message: 'transactionalId must be a non-empty string' })
+  @IsNotEmpty({ message: 'transactionalId must be a non-empty string' })
+  transactionalId?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(INT32_MAX) transactionTimeoutMs?: number;
 
   @IsOptional() @IsIn(['fail-fast', 'background'], { message: "connect must be 'fail-fast' or 'background'" }) connect?: string;
   @IsOptional() @IsInt() @Min(0) connectTimeoutMs?: number;

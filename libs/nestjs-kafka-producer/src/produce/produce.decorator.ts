@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { isObservable } from 'rxjs';
 import { DEFAULT_PRODUCER_NAME } from '../kafka-producer.constants';
 import type { KafkaProducerService } from '../kafka-producer.service';
+import { transactionalEntriesOf } from '../transactional/transactional.decorator';
 import { KafkaProduceNotBoundException, KafkaProduceResultException } from './produce.exceptions';
 
 /** `topic: { config: 'KAFKA_ORDERS_TOPIC' }`: read once at startup (see KAFKA_PRODUCE_CONFIG), `default` when the key has no value. */
@@ -32,7 +33,7 @@ export interface ProduceOptions {
 
 /** What the explorer of producer `producerName` stamps on an instance for one @Produce use. */
 export interface ProduceBinding {
-  readonly producer: KafkaProducerService;
+  readonly producer: Pick<KafkaProducerService, 'send'>;
   /** The producer has a value serializer: results go to it as they are. */
   readonly serializeValues: boolean;
   /** The topic when it came from config. */
@@ -67,6 +68,10 @@ const logger = new Logger('KafkaProduce');
  *   KafkaProduceResultException.
  * - With `await: true` (default) the wrapped method always returns a Promise, so declare it async.
  *   With `await: false` a synchronous method stays synchronous.
+ * - On a transactional producer the records go into the transaction open in the caller's chain
+ *   (a @Transactional method, transaction()). On one method with @Transactional of the same producer,
+ *   @Produce goes below it (so the record is sent inside): placed above, it would send after the
+ *   commit, and the class definition fails with a TypeError saying so.
  *
  * The method is wrapped here, when the decorator runs, not at bootstrap: Nest's router captures
  * handlers before any onModuleInit, so a later patch would never reach HTTP routes. Every reflect
@@ -80,6 +85,9 @@ export function Produce(options: ProduceOptions): MethodDecorator {
     const where = `${(target as { constructor?: { name?: string } }).constructor?.name ?? 'anonymous'}.${String(key)}`;
     if (typeof original !== 'function') throw new TypeError(`@Produce decorates methods; ${where} is not one`);
     const entry: ProduceEntry = { id: Symbol(where), producerName: options.producer ?? DEFAULT_PRODUCER_NAME, options, where };
+    if (transactionalEntriesOf(original).some((t) => t.producerName === entry.producerName)) {
+      throw new TypeError(`@Produce on ${where} sits above @Transactional of the same producer '${entry.producerName}': its record would be sent after the commit. Put @Transactional() above @Produce().`);
+    }
     const waitForAck = options.await !== false;
 
     const wrapper = function (this: object, ...args: unknown[]): unknown {

@@ -1,6 +1,8 @@
 import { type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, type ModuleRef } from '@nestjs/core';
 import type { KafkaProducerService } from '../kafka-producer.service';
+import { bindTransactional, transactionalEntriesOf, type TransactionalProducer } from '../transactional/transactional.decorator';
+import { KafkaTransactionalConfigException } from '../transactional/transactional.exceptions';
 import { bindProduce, produceEntriesOf, type ProduceEntry, type ProduceTopicFromConfig } from './produce.decorator';
 import { KafkaProduceTopicConfigException } from './produce.exceptions';
 
@@ -15,15 +17,20 @@ export interface KafkaProduceConfigSource {
   get(key: string): unknown;
 }
 
+/** What the explorer binds: the real service, or the testing double. */
+export type ExplorableProducer = Pick<KafkaProducerService, 'send'> & TransactionalProducer;
+
 /**
- * One per KafkaProducerModule registration: at onModuleInit it binds its producer to every
- * controller and provider instance whose @Produce methods name it. Bindings live on the instances,
- * not in a process-wide registry, so several applications in one process (tests) stay apart.
+ * One per KafkaProducerModule registration (and per KafkaProducerTestingModule): at onModuleInit it
+ * binds its producer to every controller and provider instance whose @Produce or @Transactional
+ * methods name it. Bindings live on the instances, not in a process-wide registry, so several
+ * applications in one process (tests) stay apart. A @Transactional naming a producer without
+ * transactionalId stops boot.
  */
 export class KafkaProduceExplorer implements OnModuleInit {
   constructor(
     private readonly producerName: string,
-    private readonly producer: KafkaProducerService,
+    private readonly producer: ExplorableProducer,
     private readonly serializeValues: boolean,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
@@ -43,6 +50,11 @@ export class KafkaProduceExplorer implements OnModuleInit {
         for (const entry of produceEntriesOf((prototype as Record<string, unknown>)[method])) {
           if (entry.producerName !== this.producerName) continue;
           bindProduce(target, entry, { producer: this.producer, serializeValues: this.serializeValues, topic: topicFromConfig(entry, config) });
+        }
+        for (const entry of transactionalEntriesOf((prototype as Record<string, unknown>)[method])) {
+          if (entry.producerName !== this.producerName) continue;
+          if (this.producer.transactionalId === null) throw new KafkaTransactionalConfigException(entry.where, entry.producerName);
+          bindTransactional(target, entry, this.producer);
         }
       }
     }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { KafkaError, type ProducerHealthSnapshot } from '@app/kafka-producer';
+import { KafkaError, ProducerFencedError, type ProducerHealthSnapshot } from '@app/kafka-producer';
 import { Injectable, Module, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
@@ -77,6 +77,31 @@ describe('KafkaProducerHealthIndicator', () => {
     const details = indicator.isHealthy('kafka').kafka;
     expect(details.producerId).toEqual({ producerId: '4001', producerEpoch: 3 });
     expect(details.transaction).toEqual({ transactionalId: 'orders-1', state: 'IN_TRANSACTION' });
+  });
+
+  it('is down once a transactional producer is fenced: fatal state, FATAL_ERROR transactions, the error named, and a reason saying it must be recreated', async () => {
+    const { indicator, producer } = await indicatorFor();
+    producer.current = snapshot({
+      state: 'fatal',
+      lastError: new ProducerFencedError('there is a newer producer with the same transactionalId'),
+      producerId: { producerId: '7', producerEpoch: 3 },
+      transaction: { transactionalId: 'orders-1', state: 'FATAL_ERROR' },
+    });
+    expect(indicator.isHealthy('kafka').kafka).toMatchObject({
+      status: 'down',
+      state: 'fatal',
+      transaction: { transactionalId: 'orders-1', state: 'FATAL_ERROR' },
+      lastError: { name: 'ProducerFencedError', code: 'PRODUCER_FENCED', message: 'there is a newer producer with the same transactionalId' },
+      reasons: ['producer is fatal', 'transactions of orders-1 failed fatally (FATAL_ERROR: ProducerFencedError); the producer must be recreated'],
+    });
+  });
+
+  it('stays up between and during transactions (READY, IN_TRANSACTION) and after an aborted one', async () => {
+    const { indicator, producer } = await indicatorFor();
+    for (const state of ['READY', 'IN_TRANSACTION', 'ABORTABLE_ERROR'] as const) {
+      producer.current = snapshot({ transaction: { transactionalId: 'orders-1', state } });
+      expect([state, indicator.isHealthy('kafka').kafka.status]).toEqual([state, 'up']);
+    }
   });
 
   it("uses the key 'kafka-producer' by default", async () => {

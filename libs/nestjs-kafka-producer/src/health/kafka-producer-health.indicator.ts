@@ -75,6 +75,8 @@ export function downReasons(s: ProducerHealthSnapshot, options: KafkaProducerHea
   const reasons: string[] = [];
   const connected = s.connectedBrokers.length > 0;
   if (s.state === 'fatal' || s.state === 'closing' || s.state === 'closed') reasons.push(`producer is ${s.state}`);
+  // a fenced or otherwise fatal transactional producer never recovers on its own: say what it needs
+  if (s.transaction?.state === 'FATAL_ERROR') reasons.push(`transactions of ${s.transaction.transactionalId} failed fatally (FATAL_ERROR${s.lastError !== null ? `: ${s.lastError.name}` : ''}); the producer must be recreated`);
   else if (s.state === 'connecting') reasons.push('no metadata yet (connecting)');
   else if (s.state === 'degraded' && (options.downWhenDegraded === true || !connected)) reasons.push('producer is degraded');
   if (!connected && options.requireConnection !== false) reasons.push('no broker connection is ready');

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { KafkaError } from '@app/kafka-producer';
+import { KafkaError, ProducerFencedError, TransactionAbortedError, type TransactionEnd } from '@app/kafka-producer';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
@@ -7,6 +7,8 @@ import { InjectKafkaProducer, getKafkaProducerToken } from '../inject-kafka-prod
 import { KafkaProducerModule } from '../kafka-producer.module';
 import { KafkaProducerService } from '../kafka-producer.service';
 import type { KafkaDeliveryError, KafkaDeliveryReport } from '../delivery-report';
+import { Produce } from '../produce/produce.decorator';
+import { KafkaTransactionRequiredException } from '../transactional/transactional.exceptions';
 import { KafkaProducerTestingModule } from './kafka-producer-testing.module';
 import { MockKafkaProducerService, MockSendFailure } from './mock-kafka-producer.service';
 
@@ -150,6 +152,68 @@ describe('KafkaProducerTestingModule', () => {
     await app.get(OrdersService).place('a');
     expect(mock.sent).toHaveLength(1);
     await app.close();
+  });
+
+  it('binds @Produce methods to the double, as the real module binds them to the producer', async () => {
+    @Injectable()
+    class Notices {
+      @Produce({ topic: 'notices', key: (n: { id: string }) => n.id })
+      async notify(id: string) {
+        return { id };
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ imports: [KafkaProducerTestingModule.forRoot()], providers: [Notices] }).compile();
+    await moduleRef.init();
+    await moduleRef.get(Notices).notify('n-1');
+    expect(moduleRef.get<MockKafkaProducerService>(getKafkaProducerToken()).sent).toEqual([{ topic: 'notices', key: 'n-1', value: '{"id":"n-1"}' }]);
+  });
+
+  it('runs transaction(fn) with a transactionalId: tx.send and the injected send join it, offsets are recorded, the end is on transactionEnds$, and only then are the records in sent', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [KafkaProducerTestingModule.forRoot({ transactionalId: 'orders-tx' })], providers: [OrdersService] }).compile();
+    const orders = moduleRef.get(OrdersService);
+    const mock = moduleRef.get<MockKafkaProducerService>(getKafkaProducerToken());
+    const ends: TransactionEnd[] = [];
+    mock.transactionEnds$.subscribe((e) => ends.push(e));
+    expect(mock.health().transaction).toEqual({ transactionalId: 'orders-tx', state: 'UNINITIALIZED' });
+    const result = await mock.transaction(async (tx) => {
+      expect([tx.transactionalId, tx.producerName, mock.transactionState, mock.currentTransaction]).toEqual(['orders-tx', 'default', 'IN_TRANSACTION', tx]);
+      await tx.send({ topic: 'orders', key: 'a', value: 'direct' });
+      await orders.place('b');
+      await tx.sendOffsets([{ topic: 'in', partition: 0, offset: 41n }], 'orders-group');
+      expect(mock.sent).toEqual([]);
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(mock.sent.map((r) => r.key)).toEqual(['a', 'b']);
+    expect(mock.transactions[0]).toMatchObject({ outcome: 'committed', offsets: [{ groupId: 'orders-group', offsets: [{ topic: 'in', partition: 0, offset: 41n }] }] });
+    expect(ends).toEqual([{ transactionalId: 'orders-tx', outcome: 'committed', error: null }]);
+    expect([mock.transactionState, mock.currentTransaction]).toEqual(['READY', null]);
+    await expect(orders.place('c')).rejects.toThrow(KafkaTransactionRequiredException);
+  });
+
+  it('fails a record still unsettled when its transaction aborts with TransactionAbortedError, on errors$ too', async () => {
+    const mock = new MockKafkaProducerService('default', { transactionalId: 'slow' });
+    mock.delayMs = 20;
+    const failures: KafkaDeliveryError[] = [];
+    mock.errors$.subscribe((f) => failures.push(f));
+    let pending!: Promise<KafkaDeliveryReport>;
+    await expect(
+      mock.transaction(async (tx) => {
+        pending = tx.send({ topic: 'orders', value: 'slow' });
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    await expect(pending).rejects.toThrow(TransactionAbortedError);
+    expect([failures.map((f) => f.error.name), mock.aborted.map((r) => r.value), mock.sent, mock.delivered]).toEqual([['TransactionAbortedError'], ['slow'], [], []]);
+  });
+
+  it('reset() forgets transactions and a fenced state', async () => {
+    const mock = new MockKafkaProducerService('default', { transactionalId: 't' }).failNextCommit(new ProducerFencedError('fenced'));
+    await expect(mock.transaction(async (tx) => tx.send({ topic: 'x', value: '1' }))).rejects.toThrow(ProducerFencedError);
+    expect(mock.state).toBe('fatal');
+    mock.reset();
+    expect([mock.state, mock.transactionState, mock.transactions, mock.aborted, mock.health().lastError]).toEqual(['ready', 'UNINITIALIZED', [], [], null]);
+    await expect(mock.transaction(async (tx) => (await tx.send({ topic: 'x', value: '2' })).offset)).resolves.toBe('0');
   });
 
   it('has no underlying KafkaProducer: reading producer says so instead of returning something half-real', () => {

@@ -20,15 +20,29 @@ const BOUND_MS = 30_000;
 describe('sample app (apps/sample): the orders API over HTTP', () => {
   const cluster = sharedCluster();
   const topic = uniqueTopic('sample-orders');
-  const saved = { KAFKA_BOOTSTRAP_SERVERS: process.env.KAFKA_BOOTSTRAP_SERVERS, SAMPLE_TOPIC: process.env.SAMPLE_TOPIC };
+  const shipments = uniqueTopic('sample-shipments');
+  const invoices = uniqueTopic('sample-invoices');
+  const transactionalId = `sample-shipping-${process.pid}-${Date.now().toString(36)}`;
+  const saved = {
+    KAFKA_BOOTSTRAP_SERVERS: process.env.KAFKA_BOOTSTRAP_SERVERS,
+    SAMPLE_TOPIC: process.env.SAMPLE_TOPIC,
+    KAFKA_TRANSACTIONAL_ID: process.env.KAFKA_TRANSACTIONAL_ID,
+    SAMPLE_SHIPMENTS_TOPIC: process.env.SAMPLE_SHIPMENTS_TOPIC,
+    SAMPLE_INVOICES_TOPIC: process.env.SAMPLE_INVOICES_TOPIC,
+  };
   let app: INestApplication;
   let base: string;
 
   beforeAll(async () => {
     await cluster.createTopic({ name: topic, partitions: 3, replicationFactor: 1 });
+    await cluster.createTopic({ name: shipments, partitions: 2, replicationFactor: 1 });
+    await cluster.createTopic({ name: invoices, partitions: 2, replicationFactor: 1 });
     // the app reads its configuration when the module is compiled
     process.env.KAFKA_BOOTSTRAP_SERVERS = cluster.bootstrap;
     process.env.SAMPLE_TOPIC = topic;
+    process.env.KAFKA_TRANSACTIONAL_ID = transactionalId;
+    process.env.SAMPLE_SHIPMENTS_TOPIC = shipments;
+    process.env.SAMPLE_INVOICES_TOPIC = invoices;
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     app = moduleRef.createNestApplication({ logger: ['error'], forceCloseConnections: true });
     // listening for real: the SSE stream is read with a plain http.get
@@ -54,7 +68,48 @@ describe('sample app (apps/sample): the orders API over HTTP', () => {
       res = await request(app.getHttpServer()).get('/health');
     }
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', details: { kafka: { status: 'up', state: 'ready', knownBrokers: 1, connectedBrokers: [1], lastError: null } } });
+    expect(res.body).toMatchObject({
+      status: 'ok',
+      details: {
+        kafka: { status: 'up', state: 'ready', knownBrokers: 1, connectedBrokers: [1], lastError: null },
+        'kafka-shipping': { status: 'up', state: 'ready', transaction: { transactionalId, state: expect.any(String) } },
+      },
+    });
+  });
+
+  it('POST /orders/:id/ship writes the shipment and the invoice in one transaction; with ?fail=midway it aborts: read_committed readers see neither event, read_uncommitted ones the written shipment', async () => {
+    const server = app.getHttpServer();
+    const shipped = await request(server).post('/orders/s-1/ship').send({ customer: 'erin', amount: 20 });
+    expect([shipped.status, shipped.body]).toEqual([
+      201,
+      {
+        id: 's-1',
+        customer: 'erin',
+        shipment: { topic: shipments, partition: expect.any(Number), offset: expect.stringMatching(/^\d+$/), timestamp: expect.any(Number), serializedKeySize: 3, serializedValueSize: expect.any(Number) },
+        invoice: { type: 'invoice-issued', orderId: 's-1', customer: 'erin', amount: 20 },
+      },
+    ]);
+    const interrupted = await request(server).post('/orders/s-2/ship?fail=midway').send({ customer: 'frank', amount: 5 });
+    expect([interrupted.status, interrupted.body.message]).toEqual([500, expect.stringContaining('the transaction was aborted')]);
+    const refused = await request(server).post('/orders/s-3/ship?fail=sometimes').send({ customer: 'gina' });
+    expect(refused.status).toBe(400);
+
+    const read = async (t: string, isolationLevel: 'read_committed' | 'read_uncommitted') =>
+      (await cluster.consumeWithJava({ topic: t, isolationLevel })).map((r) => [r.key?.toString(), JSON.parse(r.value!.toString()).type]).sort();
+    expect(await read(shipments, 'read_committed')).toEqual([['s-1', 'order-shipped']]);
+    expect(await read(invoices, 'read_committed')).toEqual([['s-1', 'invoice-issued']]);
+    expect(await read(shipments, 'read_uncommitted')).toEqual([
+      ['s-1', 'order-shipped'],
+      ['s-2', 'order-shipped'],
+    ]);
+    expect(await read(invoices, 'read_uncommitted')).toEqual([['s-1', 'invoice-issued']]);
+    const committed = await cluster.consumeWithJava({ topic: shipments, isolationLevel: 'read_committed' });
+    expect([committed[0].partition, committed[0].offset.toString()]).toEqual([shipped.body.shipment.partition, shipped.body.shipment.offset]);
+    // the shipping producer's records carry the same interceptor headers as the other producer's
+    expect(header(committed[0], 'x-app')).toBe(app.get(AppInfoService).name);
+
+    const health = await request(server).get('/health');
+    expect(health.body.details['kafka-shipping']).toMatchObject({ status: 'up', transaction: { transactionalId, state: 'READY' }, producerId: { producerId: expect.stringMatching(/^\d+$/) } });
   });
 
   it('every produce path answers over HTTP and its record reaches the Java consumer keyed by customer, with the interceptor headers from AppInfoService', async () => {

@@ -11,11 +11,16 @@ import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
 import { SampleConfig } from './sample.config';
 import { SampleConfigModule } from './sample-config.module';
+import { InvoicesService, SHIPPING_PRODUCER, ShippingService } from './shipping.service';
 
 /**
  * One producer for the whole app (global, so the ClientProxy and the health indicator use the very
  * same one), connected in the background: the app boots while Kafka is still starting or down, and
  * /health says when it is ready. On shutdown the module flushes what is pending, then closes.
+ *
+ * A second, transactional producer ('shipping', transactionalId from KAFKA_TRANSACTIONAL_ID) serves
+ * POST /orders/:id/ship. It is separate because a transactional producer accepts sends only inside a
+ * transaction, while the other routes send single records.
  */
 @Module({
   imports: [
@@ -31,14 +36,31 @@ import { SampleConfigModule } from './sample-config.module';
         interceptors: [AppInfoInterceptor],
       }),
     }),
+    KafkaProducerModule.forRootAsync({
+      name: SHIPPING_PRODUCER,
+      isGlobal: true,
+      imports: [SampleConfigModule],
+      inject: [SampleConfig],
+      useFactory: (config: SampleConfig) => ({
+        bootstrapServers: config.bootstrapServers,
+        clientId: 'orders-sample-shipping',
+        transactionalId: config.transactionalId,
+        // a transaction left open by a crashed instance holds back read_committed readers this long at most
+        transactionTimeoutMs: 30_000,
+        interceptors: [AppInfoInterceptor],
+      }),
+    }),
     KafkaProducerClientModule.register(),
     TerminusModule,
     KafkaProducerHealthModule.forProducer(),
+    KafkaProducerHealthModule.forProducer(SHIPPING_PRODUCER),
   ],
   controllers: [OrdersController, HealthController],
   providers: [
     OrdersService,
     OrderEventsService,
+    ShippingService,
+    InvoicesService,
     // KafkaErrors reaching a route become 400/413/503 answers instead of a bare 500
     { provide: APP_FILTER, useClass: KafkaExceptionFilter },
   ],

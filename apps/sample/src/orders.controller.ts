@@ -1,10 +1,11 @@
-import { Body, Controller, HttpCode, HttpStatus, Param, Post, Sse, type MessageEvent } from '@nestjs/common';
+import { BadRequestException, Body, Controller, HttpCode, HttpStatus, Param, Post, Query, Sse, type MessageEvent } from '@nestjs/common';
 import { map, type Observable } from 'rxjs';
 import { InjectKafkaProducer, KafkaProducerService, Produce, type KafkaDeliveryReport } from '@app/nestjs-kafka-producer';
 import { OrderPipe, type Order, type ProducePath } from './order';
 import { OrderEventsService } from './order-events.service';
 import { OrdersService, type OrderCancelled } from './orders.service';
 import { SampleConfig } from './sample.config';
+import { ShippingService, type OrderShipped } from './shipping.service';
 
 @Controller('orders')
 export class OrdersController {
@@ -13,6 +14,7 @@ export class OrdersController {
     private readonly events: OrderEventsService,
     @InjectKafkaProducer() private readonly producer: KafkaProducerService,
     private readonly config: SampleConfig,
+    private readonly shipping: ShippingService,
   ) {}
 
   /** Through the injected producer; answers with where the record landed. */
@@ -37,6 +39,18 @@ export class OrdersController {
   @Post(':id/cancel')
   cancel(@Param('id') id: string, @Body() body: { customer?: unknown }): Promise<OrderCancelled> {
     return this.orders.cancel(id, typeof body?.customer === 'string' ? body.customer : 'unknown');
+  }
+
+  /**
+   * One Kafka transaction on the shipping producer: a shipment event and an invoice event, on two
+   * topics, committed together. `?fail=midway` throws after the shipment was written, to show the abort.
+   */
+  @Post(':id/ship')
+  ship(@Param('id') id: string, @Body() body: { customer?: unknown; amount?: unknown }, @Query('fail') fail?: string): Promise<OrderShipped> {
+    if (typeof body?.customer !== 'string' || body.customer === '') throw new BadRequestException(['customer must be a non-empty string']);
+    if (fail !== undefined && fail !== 'midway') throw new BadRequestException(["fail must be 'midway' when given"]);
+    const amount = typeof body.amount === 'number' && Number.isFinite(body.amount) ? body.amount : 0;
+    return this.shipping.ship(id, body.customer, amount, fail === 'midway');
   }
 
   /** Through ClientProxy.emit on the same producer. */

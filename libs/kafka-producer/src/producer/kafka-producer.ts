@@ -574,7 +574,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     const run = async (): Promise<T> => {
       const tm = this.requireTransactions('transaction');
       this.ensureOpen();
-      if (tm.transactionState === 'UNINITIALIZED') await tm.initTransactions();
+      if (tm.needsInit) await tm.initTransactions(); // also joins an initTransactions() the app started and did not await
       this.beginTransaction();
       const tx: Transaction<K, V> = {
         transactionalId: tm.transactionalId!,
@@ -605,7 +605,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     const state = this.transactions?.transactionState;
     if (state !== 'IN_TRANSACTION' && state !== 'ABORTABLE_ERROR' && state !== 'ABORTING_TRANSACTION') return;
     try {
-      await this.abortTransaction();
+      await this.transactions!.abortTransaction(cause instanceof Error ? cause : new Error(String(cause)));
     } catch (e) {
       this.logger.warn(`aborting the transaction after ${(cause as Error)?.message ?? 'an error'} failed: ${(e as Error).message}`, { error: e as Error });
     }

@@ -3,7 +3,7 @@ import { BASE_SEQUENCE_OFFSET, PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, setPro
 import type { RecordBatchCloseOptions } from '../protocol/records/record-batch-builder';
 import type { BatchSequencer } from './record-accumulator';
 import type { ClusterConnections } from './cluster-connections';
-import { InvalidTransactionStateError, KafkaTimeoutError, ProducerFencedError, TransactionAbortableError, TransactionAbortedError } from './errors';
+import { InvalidTransactionStateError, KafkaTimeoutError, ProducerClosedError, ProducerFencedError, TransactionAbortableError, TransactionAbortedError } from './errors';
 import type { ProducerLogger } from './logger';
 import type { ProducerBatch } from './producer-batch';
 import type { PartitionState } from './topic-state';
@@ -90,6 +90,8 @@ export class TransactionManager implements BatchSequencer {
   private idRetryAt = 0;
   /** Consecutive failed InitProducerId attempts of the idempotent producer; a fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS a few times, which is no news. */
   private idFailures = 0;
+  /** Why the transaction being aborted is aborted; null for the application's own abortTransaction(). */
+  private abortReason: Error | null = null;
   private idRetryTimer: NodeJS.Timeout | null = null;
   /** A blocking call under way (Java's pending result): calling it again waits for the same outcome. */
   private pending: { readonly call: string; readonly work: Promise<void> } | null = null;
@@ -222,6 +224,11 @@ export class TransactionManager implements BatchSequencer {
     }
   }
 
+  /** Whether transaction(fn) must (re)join initTransactions(): never called, or called and not yet done. */
+  get needsInit(): boolean {
+    return this.state === 'UNINITIALIZED' || this.pending?.call === 'initTransactions';
+  }
+
   initTransactions(): Promise<void> {
     if (this.pending?.call === 'initTransactions') return this.blocking('initTransactions', () => Promise.resolve());
     try {
@@ -309,7 +316,8 @@ export class TransactionManager implements BatchSequencer {
     });
   }
 
-  abortTransaction(): Promise<void> {
+  /** `reason`: what made the caller abort (fn's error in transaction(fn), close()); reported on onTransactionEnd. */
+  abortTransaction(reason: Error | null = null): Promise<void> {
     if (this.pending?.call === 'abortTransaction') return this.blocking('abortTransaction', () => Promise.resolve());
     try {
       this.requireState('abortTransaction', 'IN_TRANSACTION', 'ABORTABLE_ERROR');
@@ -317,6 +325,7 @@ export class TransactionManager implements BatchSequencer {
       return Promise.reject(e);
     }
     const cause = this.abortableError;
+    this.abortReason = reason ?? cause;
     this.transition('ABORTING_TRANSACTION', 'abortTransaction');
     return this.blocking('abortTransaction', async () => {
       this.parts.abortUndrained(new TransactionAbortedError('the transaction was aborted before the record was sent', cause ?? undefined));
@@ -348,7 +357,9 @@ export class TransactionManager implements BatchSequencer {
     } else {
       this.transition('READY');
     }
-    this.parts.onTransactionEnd?.(committed ? 'committed' : 'aborted', null);
+    const reason = committed ? null : this.abortReason;
+    this.abortReason = null;
+    this.parts.onTransactionEnd?.(committed ? 'committed' : 'aborted', reason);
   }
 
   private resetTransaction(): void {
@@ -365,7 +376,7 @@ export class TransactionManager implements BatchSequencer {
     if (!this.isTransactional || this.fatalError !== null) return;
     if (this.state !== 'IN_TRANSACTION' && this.state !== 'ABORTABLE_ERROR' && this.pending?.call !== 'abortTransaction') return;
     try {
-      await this.abortTransaction();
+      await this.abortTransaction(new ProducerClosedError('the producer was closed with the transaction open'));
     } catch (e) {
       this.parts.logger.warn(`aborting the open transaction on close failed: ${(e as Error).message}`, { error: e as Error });
     }
@@ -639,15 +650,19 @@ export class TransactionManager implements BatchSequencer {
         try {
           const failed = await this.requests.addPartitionsToTxn(this.transactionalId!, this.producerId, this.producerEpoch, batch, this.partitionsInTransaction.size === 0);
           for (const ps of batch) {
-            if (!this.pendingPartitions.has(ps)) continue;
             if (failed.has(ps)) continue;
+            // Added on the coordinator even when an abort cleared it from pendingPartitions meanwhile: the
+            // transaction has begun there, so the abort must send EndTxn (else the coordinator keeps it open
+            // until the transaction timeout and then fences us), and resetTransaction must see the partition.
             this.pendingPartitions.delete(ps);
             ps.txnAdded = 2;
             this.partitionsInTransaction.add(ps);
             this.transactionStarted = true;
           }
+          this.releaseOrphans(batch);
           this.parts.wakeSender();
         } catch (e) {
+          this.releaseOrphans(batch);
           try {
             this.handleRequestError(e);
           } catch {
@@ -660,6 +675,15 @@ export class TransactionManager implements BatchSequencer {
       this.addPartitions = null;
       if (this.pendingPartitions.size > 0 && (this.state === 'IN_TRANSACTION' || this.state === 'COMMITTING_TRANSACTION') && this.fatalError === null) this.runAddPartitions();
     });
+  }
+
+  /**
+   * A partition of a finished AddPartitionsToTxn that is neither added nor still pending was dropped by
+   * an abort while the request was out: back to "not added", or the next transaction would never add it
+   * (batchCreated skips txnAdded 1) and its batches would wait for a drain that never comes.
+   */
+  private releaseOrphans(batch: readonly PartitionState[]): void {
+    for (const ps of batch) if (!this.pendingPartitions.has(ps) && !this.partitionsInTransaction.has(ps)) ps.txnAdded = 0;
   }
 
   private async addPartitionsIdle(): Promise<void> {

@@ -16,7 +16,7 @@ import {
   txnOffsetCommits,
 } from '../../test/support/transaction-helpers';
 import { KafkaProtocolError } from '../errors';
-import { InvalidTransactionStateError, ProducerFencedError, TransactionAbortableError, TransactionAbortedError } from './errors';
+import { InvalidTransactionStateError, ProducerClosedError, ProducerFencedError, TransactionAbortableError, TransactionAbortedError } from './errors';
 import type { KafkaProducer } from './kafka-producer';
 import type { DeliveryFailure, TransactionEnd } from './producer-events';
 import type { TransactionState } from './transaction-manager';
@@ -685,12 +685,10 @@ describe.each(GENERATIONS)('abortable errors, $name', ({ transactionVersion, tv2
   });
 });
 
-// Producer bug: abortTransaction() clears pendingPartitions while an AddPartitionsToTxn for them is in
-// flight; its answer then skips them (transaction-manager.ts, runAddPartitions: "if
-// (!this.pendingPartitions.has(ps)) continue"), so transactionStarted stays false (no EndTxn) and the
-// partition keeps txnAdded 1, which neither batchCreated nor mayDrain ever leaves. Flip to it() once fixed.
+// Regression: an abort used to drop partitions whose AddPartitionsToTxn was in flight, so no EndTxn went out
+// and the partition stayed half-added for good.
 describe('transactions v1: an abort while AddPartitionsToTxn is in flight', () => {
-  it.failing('still ends the transaction at the coordinator, which added the partition (Java sends EndTxn(abort) once the add is answered)', async () => {
+  it('still ends the transaction at the coordinator, which added the partition (Java sends EndTxn(abort) once the add is answered)', async () => {
     const cluster = transactionCluster({ topics: { orders: 1 }, transactionVersion: 0 });
     const producer = transactionalProducer(cluster);
     await producer.initTransactions();
@@ -706,7 +704,7 @@ describe('transactions v1: an abort while AddPartitionsToTxn is in flight', () =
     expect(endTxns(cluster)).toMatchObject([{ committed: false }]);
   });
 
-  it.failing('leaves the partition usable: the next transaction adds it again and delivers to it', async () => {
+  it('leaves the partition usable: the next transaction adds it again and delivers to it', async () => {
     const cluster = transactionCluster({ topics: { orders: 1 }, transactionVersion: 0 });
     const producer = transactionalProducer(cluster, { requestTimeoutMs: 400, deliveryTimeoutMs: 800 });
     await producer.initTransactions();
@@ -753,6 +751,20 @@ describe.each(GENERATIONS)('transaction(fn), $name', ({ transactionVersion }) =>
     expect(initProducerIds(cluster)).toHaveLength(1);
     expect(endTxns(cluster).map((e) => e.committed)).toEqual([true, true]);
     expect(producer.transactionState).toBe('READY');
+  });
+
+  it('joins an initTransactions() the application started and did not await, rather than failing in INITIALIZING', async () => {
+    const cluster = transactionCluster({ topics: { orders: 1 }, transactionVersion });
+    const producer = transactionalProducer(cluster);
+    const hold = cluster.hold({ api: 'InitProducerId' });
+    const init = track(producer.initTransactions());
+    await hold.waitForHeld(1);
+    const run = track(producer.transaction((tx) => tx.send({ topic: 'orders', value: 'after-init' })));
+    hold.release();
+    await cluster.waitForSettled([init, run]);
+    expect([init.state, run.state]).toEqual(['fulfilled', 'fulfilled']);
+    expect(initProducerIds(cluster)).toHaveLength(1);
+    expect(cluster.log('orders', 0)).toEqual(['after-init']);
   });
 
   it('aborts when fn throws and rethrows the very same error; the next transaction() commits', async () => {
@@ -839,10 +851,7 @@ describe('transaction(fn) queue and reporting', () => {
     expect(a.settledAt! <= b.settledAt! && b.settledAt! <= c.settledAt!).toBe(true);
   });
 
-  // Producer bug: TransactionEnd.error is documented as "the error that made the transaction abort, if it
-  // was not the application's own abortTransaction()", but TransactionManager.endTransaction always
-  // reports null (transaction-manager.ts, endTransaction: onTransactionEnd(..., null)). Flip to it() once fixed.
-  it.failing("reports the error that made transaction(fn) abort on onTransactionEnd", async () => {
+  it("reports the error that made transaction(fn) abort on onTransactionEnd", async () => {
     const cluster = transactionCluster({ topics: { orders: 1 } });
     const producer = transactionalProducer(cluster);
     const ends: TransactionEnd[] = [];
@@ -884,5 +893,6 @@ describe.each(GENERATIONS)('close(), $name', ({ transactionVersion }) => {
     expect(queued.error).toBeInstanceOf(TransactionAbortedError);
     expect(cluster.log('orders', 0)).toEqual(['written']);
     expect(ends.map((e) => e.outcome)).toEqual(['aborted']);
+    expect(ends[0].error).toBeInstanceOf(ProducerClosedError);
   });
 });

@@ -671,7 +671,7 @@ export class ScriptedCluster implements ClusterConnections {
     const recorded = this.record({ api: name, apiKey: api.apiKey, version, node: nodeId, partitions: [], body: decoded });
     const answer = (): Res => {
       const code = this.apiScripts.get(name)?.shift() ?? 0;
-      const response = this.txnResponse(api.apiKey, decoded as never, code, nodeId);
+      const response = this.txnResponse(api.apiKey, decoded as never, code, nodeId, version);
       const out = new Writer(256);
       api.encodeResponse(out, response as Res, version);
       return api.decodeResponse(new Reader(out.toBuffer()), version);
@@ -679,7 +679,7 @@ export class ScriptedCluster implements ClusterConnections {
     return this.dispatch(recorded, answer, options);
   }
 
-  private txnResponse(apiKey: number, request: unknown, code: number, nodeId: number): unknown {
+  private txnResponse(apiKey: number, request: unknown, code: number, nodeId: number, version: number): unknown {
     switch (apiKey) {
       case InitProducerIdApi.apiKey: {
         const r = request as InitProducerIdRequest;
@@ -694,7 +694,9 @@ export class ScriptedCluster implements ClusterConnections {
         const r = request as FindCoordinatorRequest;
         const n = this.nodes.get(nodeId)!.address;
         const keys = r.coordinatorKeys ?? [r.key ?? ''];
-        return { throttleTimeMs: 0, coordinators: keys.map((key) => ({ key, nodeId: n.nodeId, host: n.host, port: n.port, errorCode: code, errorMessage: null })), errorCode: code, nodeId: n.nodeId, host: n.host, port: n.port };
+        // v4 batched the keys into a coordinators list; before it the answer is one coordinator's fields
+        if (version >= 4) return { throttleTimeMs: 0, coordinators: keys.map((key) => ({ key, nodeId: n.nodeId, host: n.host, port: n.port, errorCode: code, errorMessage: null })) };
+        return { throttleTimeMs: 0, errorCode: code, errorMessage: null, nodeId: n.nodeId, host: n.host, port: n.port };
       }
       case AddPartitionsToTxnApi.apiKey: {
         const r = request as AddPartitionsToTxnRequest;

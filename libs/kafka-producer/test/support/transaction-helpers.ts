@@ -1,7 +1,7 @@
 import type { AddOffsetsToTxnRequest } from '../../src/protocol/messages/add-offsets-to-txn.generated';
 import type { AddPartitionsToTxnRequest } from '../../src/protocol/messages/add-partitions-to-txn.generated';
 import type { EndTxnRequest } from '../../src/protocol/messages/end-txn.generated';
-import { FindCoordinatorApi, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../src/protocol/messages/find-coordinator.generated';
+import type { FindCoordinatorRequest } from '../../src/protocol/messages/find-coordinator.generated';
 import type { InitProducerIdRequest } from '../../src/protocol/messages/init-producer-id.generated';
 import type { TxnOffsetCommitRequest } from '../../src/protocol/messages/txn-offset-commit.generated';
 import type { KafkaProducer, KafkaProducerOptions } from '../../src/producer/kafka-producer';
@@ -15,23 +15,9 @@ export const GENERATIONS = [
   { name: 'transactions v2 (transaction.version 2)', transactionVersion: 2, tv2: true },
 ] as const;
 
-/**
- * A scripted cluster whose FindCoordinator answers can be encoded. ScriptedCluster answers with both the
- * v0-3 fields (nodeId, host, port, errorCode) and the v4+ coordinators list, which no version can carry
- * (the codec rejects the answer); the producer negotiates v6 with it, so this keeps the v4+ part only.
- * Harmless once scripted-cluster.ts answers per version.
- */
+/** A scripted cluster for transaction specs (kept as a seam for transaction-only defaults). */
 export function transactionCluster(options: ScriptedClusterOptions = {}): ScriptedCluster {
-  const cluster = new ScriptedCluster(options);
-  const c = cluster as unknown as { txnResponse(apiKey: number, request: unknown, code: number, nodeId: number): unknown };
-  const answer = c.txnResponse.bind(cluster);
-  c.txnResponse = (apiKey, request, code, nodeId) => {
-    const response = answer(apiKey, request, code, nodeId);
-    if (apiKey !== FindCoordinatorApi.apiKey) return response;
-    const { throttleTimeMs, coordinators } = response as FindCoordinatorResponse;
-    return { throttleTimeMs, coordinators };
-  };
-  return cluster;
+  return new ScriptedCluster(options);
 }
 
 /** A transactional string producer on `cluster` (closed by closeProducers). */

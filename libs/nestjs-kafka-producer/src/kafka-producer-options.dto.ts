@@ -2,6 +2,8 @@ import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matc
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s,]+):\d{1,5}$/;
 const INT32_MAX = 2147483647;
+/** Each member is a producer with its own connections and buffer memory: a bound keeps a typo from opening thousands. */
+export const MAX_POOL_SIZE = 64;
 
 /**
  * The shapes of the module options, checked with class-validator at boot (sync and async paths).
@@ -48,6 +50,11 @@ export class KafkaProducerModuleOptionsDto {
   @IsNotEmpty({ message: 'transactionalId must be a non-empty string' })
   transactionalId?: string;
   @IsOptional() @IsInt() @Min(1) @Max(INT32_MAX) transactionTimeoutMs?: number;
+  @IsOptional()
+  @IsString({ message: 'transactionalIdPrefix must be a non-empty string' })
+  @IsNotEmpty({ message: 'transactionalIdPrefix must be a non-empty string' })
+  transactionalIdPrefix?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_POOL_SIZE) transactionPoolSize?: number;
 
   @IsOptional() @IsIn(['fail-fast', 'background'], { message: "connect must be 'fail-fast' or 'background'" }) connect?: string;
   @IsOptional() @IsInt() @Min(0) connectTimeoutMs?: number;

@@ -15,6 +15,7 @@ import { defer, distinctUntilChanged, filter, from, Observable, share } from 'rx
 import { toDeliveryError, toDeliveryReport, type KafkaDeliveryError, type KafkaDeliveryReport } from './delivery-report';
 import { KafkaProducerConnectException } from './kafka-producer.exceptions';
 import { splitModuleOptions, type KafkaProducerModuleOptions } from './kafka-producer.options';
+import { pickMember, poolHealth, poolMetrics } from './transactional/producer-pool';
 import { currentTransaction, runInTransaction, sendInTransaction, type KafkaTransaction } from './transactional/transaction-context';
 
 /**
@@ -27,7 +28,8 @@ import { currentTransaction, runInTransaction, sendInTransaction, type KafkaTran
  * Transactions (a producer with `transactionalId`): `transaction(fn)` runs fn in one Kafka
  * transaction, and every send() of this producer in fn's async call chain belongs to it; send()
  * outside any transaction is refused with KafkaTransactionRequiredException. Transactions of one
- * producer run one after another (see transaction()).
+ * producer run one after another (see transaction()); with `transactionalIdPrefix` and
+ * `transactionPoolSize` the service holds a pool of transactional producers and runs that many at once.
  *
  * Lifecycle: connects in onModuleInit (fail-fast or background, as configured); keeps accepting
  * sends through onModuleDestroy and beforeApplicationShutdown (other providers send their last
@@ -35,8 +37,10 @@ import { currentTransaction, runInTransaction, sendInTransaction, type KafkaTran
  * shutdownTimeoutMs) and closes.
  */
 export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnApplicationShutdown {
-  /** The underlying producer (what the ClientProxy's unwrap() returns too). */
+  /** The underlying producer (what the ClientProxy's unwrap() returns too); with a pool, its first member. */
   readonly producer: KafkaProducer<K, V>;
+  /** Every underlying producer: `[producer]`, or the pool's members in id order. */
+  readonly producers: ReadonlyArray<KafkaProducer<K, V>>;
   /** Every acknowledged record, from subscription on. */
   readonly deliveries$: Observable<KafkaDeliveryReport>;
   /** Every record that failed for good, with its error. */
@@ -47,9 +51,11 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
   readonly transactionEnds$: Observable<TransactionEnd>;
   /** Whether the producer was given a valueSerializer (integrations then hand values over unencoded). */
   readonly hasValueSerializer: boolean;
-  /** The producer's transactionalId; null for a producer without transactions. */
+  /** The producer's transactionalId, or a pool's transactionalIdPrefix; null for a producer without transactions. */
   readonly transactionalId: string | null;
   private readonly logger: Logger;
+  /** Transactions running or queued per member (pool load balancing). */
+  private readonly load: number[];
   private readonly connectMode: 'fail-fast' | 'background';
   private readonly connectTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
@@ -65,20 +71,35 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
     this.connectMode = own.connect;
     this.connectTimeoutMs = own.connectTimeoutMs;
     this.shutdownTimeoutMs = own.shutdownTimeoutMs;
-    this.producer = new KafkaProducer<K, V>({
-      ...(producer as object),
-      interceptors: interceptors.length > 0 ? interceptors : undefined,
-      logger: producer.logger ?? nestLogger(this.logger),
-    } as ConstructorParameters<typeof KafkaProducer<K, V>>[0]);
-    const p = this.producer;
-    this.transactionalId = p.config.transactionalId;
-    this.deliveries$ = new Observable<KafkaDeliveryReport>((subscriber) => p.onDelivery((r) => subscriber.next(toDeliveryReport(r)))).pipe(share());
-    this.errors$ = new Observable<KafkaDeliveryError>((subscriber) => p.onDeliveryError((f) => subscriber.next(toDeliveryError(f)))).pipe(share());
+    const build = (overrides: { transactionalId?: string; clientId?: string }): KafkaProducer<K, V> =>
+      new KafkaProducer<K, V>({
+        ...(producer as object),
+        ...overrides,
+        interceptors: interceptors.length > 0 ? interceptors : undefined,
+        logger: producer.logger ?? nestLogger(this.logger),
+      } as ConstructorParameters<typeof KafkaProducer<K, V>>[0]);
+    const prefix = own.transactionalIdPrefix;
+    // pool members differ only in their ids; distinct clientIds keep their log lines and broker quotas apart
+    this.producers =
+      prefix === null
+        ? [build({})]
+        : Array.from({ length: own.transactionPoolSize }, (_, i) => build({ transactionalId: `${prefix}-${i}`, ...(producer.clientId ? { clientId: `${producer.clientId}-${i}` } : {}) }));
+    this.producer = this.producers[0];
+    this.load = this.producers.map(() => 0);
+    this.transactionalId = prefix ?? this.producer.config.transactionalId;
+    const members = this.producers;
+    const onAll = (subscribe: (p: KafkaProducer<K, V>) => () => void): (() => void) => {
+      const offs = members.map(subscribe);
+      return () => offs.forEach((off) => off());
+    };
+    this.deliveries$ = new Observable<KafkaDeliveryReport>((subscriber) => onAll((p) => p.onDelivery((r) => subscriber.next(toDeliveryReport(r))))).pipe(share());
+    this.errors$ = new Observable<KafkaDeliveryError>((subscriber) => onAll((p) => p.onDeliveryError((f) => subscriber.next(toDeliveryError(f))))).pipe(share());
     this.status$ = new Observable<ProducerState>((subscriber) => {
-      subscriber.next(p.health().state);
-      return p.onStateChange((change) => subscriber.next(change.state));
+      subscriber.next(this.state);
+      // one producer: its own change; a pool: the pool's state after any member moved
+      return onAll((p) => p.onStateChange((change) => subscriber.next(members.length === 1 ? change.state : this.state)));
     }).pipe(distinctUntilChanged());
-    this.transactionEnds$ = new Observable<TransactionEnd>((subscriber) => p.onTransactionEnd((end) => subscriber.next(end))).pipe(share());
+    this.transactionEnds$ = new Observable<TransactionEnd>((subscriber) => onAll((p) => p.onTransactionEnd((end) => subscriber.next(end)))).pipe(share());
   }
 
   /**
@@ -97,7 +118,8 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
    * `tx.send()`, belong to it. Called inside an open transaction of this producer, fn joins that one;
    * if a joined fn throws, the whole transaction aborts even when its caller catches the error
    * (KafkaTransactionRollbackOnlyException). Transactions of one producer run one after another, in
-   * call order: concurrent callers wait in the producer's queue, so keep slow work out of fn.
+   * call order: concurrent callers wait in the producer's queue, so keep slow work out of fn. A pool
+   * gives each new transaction to the member with the fewest running or queued (fenced members skipped).
    */
   transaction<T>(fn: (tx: KafkaTransaction<K, V>) => Promise<T> | T): Promise<T> {
     if (this.transactionalId === null) {
@@ -105,14 +127,20 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
     }
     return runInTransaction<T, K, V>(
       this,
-      (body) =>
-        this.producer.transaction((tx) =>
-          body({
-            transactionalId: tx.transactionalId,
-            send: (record) => tx.send(record).then(toDeliveryReport),
-            sendOffsets: (offsets, group) => tx.sendOffsets(offsets, group),
-          }),
-        ),
+      (body) => {
+        // chosen only when a new transaction starts: a joining call stays on its transaction's member
+        const i = this.producers.length === 1 ? 0 : pickMember(this.load, (m) => this.producers[m].transactionState !== 'FATAL_ERROR');
+        this.load[i]++;
+        return this.producers[i]
+          .transaction((tx) =>
+            body({
+              transactionalId: tx.transactionalId,
+              send: (record) => tx.send(record).then(toDeliveryReport),
+              sendOffsets: (offsets, group) => tx.sendOffsets(offsets, group),
+            }),
+          )
+          .finally(() => this.load[i]--);
+      },
       fn,
     );
   }
@@ -122,9 +150,9 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
     return currentTransaction(this);
   }
 
-  /** The transaction state machine's state (Java's names); UNINITIALIZED for a producer without transactionalId. */
+  /** The transaction state machine's state (Java's names); UNINITIALIZED for a producer without transactionalId; a pool's worst member's. */
   get transactionState(): TransactionState {
-    return this.producer.transactionState;
+    return this.producers.length === 1 ? this.producer.transactionState : (this.health().transaction?.state ?? 'UNINITIALIZED');
   }
 
   /** The cold variant of send(): nothing is sent before subscription; emits the report, then completes. */
@@ -144,26 +172,33 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
 
   /** Resolves once every record sent before the call has completed. */
   flush(): Promise<void> {
-    return this.producer.flush();
+    return this.producers.length === 1 ? this.producer.flush() : Promise.all(this.producers.map((p) => p.flush())).then(() => undefined);
   }
 
+  /** The producer's metrics; a pool's summed (totals, rates), maxed (maxima) or averaged (averages) over its members. */
   metrics(): ProducerMetricsSnapshot {
-    return this.producer.metrics();
+    return this.producers.length === 1 ? this.producer.metrics() : poolMetrics(this.producers.map((p) => p.metrics()));
   }
 
+  /** The producer's health snapshot; a pool's is its worst member's state, error and transaction, with figures summed (memberHealth() has each). */
   health(): ProducerHealthSnapshot {
-    return this.producer.health();
+    return this.producers.length === 1 ? this.producer.health() : poolHealth(this.memberHealth());
+  }
+
+  /** One snapshot per underlying producer (one entry unless this is a pool). */
+  memberHealth(): ProducerHealthSnapshot[] {
+    return this.producers.map((p) => p.health());
   }
 
   /** The state as a plain value (status$ is its stream). */
   get state(): ProducerState {
-    return this.producer.health().state;
+    return this.health().state;
   }
 
   async onModuleInit(): Promise<void> {
     if (this.connectMode === 'background') {
       // boot never waits; status$ says when the producer is ready
-      this.producer.connect().catch((e: Error) => this.logger.warn(`background connect failed (the producer keeps retrying): ${e.message}`));
+      for (const p of this.producers) p.connect().catch((e: Error) => this.logger.warn(`background connect failed (the producer keeps retrying): ${e.message}`));
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -174,7 +209,7 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
       // a transactional producer also fences older instances with its transactionalId before the app serves
       await Promise.race([this.connectAndInit(), timeout]);
     } catch (e) {
-      await this.producer.close({ timeoutMs: 0 });
+      await Promise.all(this.producers.map((p) => p.close({ timeoutMs: 0 })));
       throw new KafkaProducerConnectException(this.name, this.connectTimeoutMs, e);
     } finally {
       clearTimeout(timer);
@@ -182,12 +217,16 @@ export class KafkaProducerService<K = any, V = any> implements OnModuleInit, OnA
   }
 
   private async connectAndInit(): Promise<void> {
-    await this.producer.connect();
-    if (this.transactionalId !== null && this.producer.transactionState === 'UNINITIALIZED') await this.producer.initTransactions();
+    await Promise.all(
+      this.producers.map(async (p) => {
+        await p.connect();
+        if (p.config.transactionalId !== null && p.transactionState === 'UNINITIALIZED') await p.initTransactions();
+      }),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.producer.close({ timeoutMs: this.shutdownTimeoutMs });
+    await Promise.all(this.producers.map((p) => p.close({ timeoutMs: this.shutdownTimeoutMs })));
   }
 }
 

@@ -22,8 +22,17 @@ export function validateModuleOptions(name: string, options: KafkaProducerModule
   }
   const problems = validateSync(dto, { forbidUnknownValues: false, validationError: { target: false, value: false } }).flatMap(messagesOf);
   const flagged = new Set(problems.map((p) => p.split(' ')[0]));
-  const { producer } = splitModuleOptions(options);
-  for (const p of producerConfigProblems(producer)) {
+  const { own, producer } = splitModuleOptions(options);
+  const pooled = typeof own.transactionalIdPrefix === 'string' && own.transactionalIdPrefix !== '';
+  if (own.transactionalIdPrefix !== null && producer.transactionalId !== undefined) {
+    problems.push('transactionalIdPrefix and transactionalId exclude each other: a pool names its members <prefix>-0, <prefix>-1, ... itself');
+  }
+  if (options.transactionPoolSize !== undefined && own.transactionalIdPrefix === null) {
+    problems.push('transactionPoolSize needs transactionalIdPrefix (the members are named <prefix>-0, <prefix>-1, ...)');
+  }
+  // a pool member is a transactional producer: its rules (idempotence, acks, retries) apply to the options
+  const checked = pooled && producer.transactionalId === undefined ? { ...producer, transactionalId: `${own.transactionalIdPrefix}-0` } : producer;
+  for (const p of producerConfigProblems(checked)) {
     const field = p.split(' ')[0];
     // one message per field: the producer repeats what class-validator already said about a shape
     if (!flagged.has(field) && !MODULE_OWN_KEYS.includes(field as (typeof MODULE_OWN_KEYS)[number])) problems.push(p);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { KafkaError, ProducerFencedError, type ProducerHealthSnapshot } from '@app/kafka-producer';
 import { Injectable, Module, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckService } from '@nestjs/terminus';
+import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { getKafkaProducerToken } from '../inject-kafka-producer.decorator';
 import { KafkaProducerHealthIndicator } from './kafka-producer-health.indicator';
@@ -93,6 +93,23 @@ describe('KafkaProducerHealthIndicator', () => {
       transaction: { transactionalId: 'orders-1', state: 'FATAL_ERROR' },
       lastError: { name: 'ProducerFencedError', code: 'PRODUCER_FENCED', message: 'there is a newer producer with the same transactionalId' },
       reasons: ['producer is fatal', 'transactions of orders-1 failed fatally (FATAL_ERROR: ProducerFencedError); the producer must be recreated'],
+    });
+  });
+
+  it('lists the members of a transaction pool in the details, next to the aggregate the checks read', () => {
+    const members = [
+      snapshot({ producerId: { producerId: '5', producerEpoch: 0 }, transaction: { transactionalId: 'ship-0', state: 'READY' } }),
+      snapshot({ state: 'fatal', lastError: new ProducerFencedError('fenced'), producerId: { producerId: '6', producerEpoch: 2 }, transaction: { transactionalId: 'ship-1', state: 'FATAL_ERROR' } }),
+    ];
+    const pool = { health: () => members[1], memberHealth: () => members };
+    const indicator = new KafkaProducerHealthIndicator(new HealthIndicatorService(), pool);
+    expect(indicator.isHealthy('kafka').kafka).toMatchObject({
+      status: 'down',
+      transaction: { transactionalId: 'ship-1', state: 'FATAL_ERROR' },
+      pool: [
+        { transactionalId: 'ship-0', state: 'ready', transactionState: 'READY', producerId: '5' },
+        { transactionalId: 'ship-1', state: 'fatal', transactionState: 'FATAL_ERROR', producerId: '6' },
+      ],
     });
   });
 

@@ -1,4 +1,4 @@
-import type { ProducerHealthSnapshot } from '@app/kafka-producer';
+import type { ProducerHealthSnapshot, ProducerState, TransactionState } from '@app/kafka-producer';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { KafkaProducerService } from '../kafka-producer.service';
 
@@ -32,7 +32,16 @@ export type KafkaProducerHealthDetails = Omit<ProducerHealthSnapshot, 'metadataA
   lastError: { name: string; code: string | null; message: string } | null;
   /** Why the check is down; absent when up. */
   reasons?: string[];
+  /** A pool of transactional producers: each member (the fields above are the pool's aggregate). */
+  pool?: KafkaProducerPoolMemberDetails[];
 };
+
+export interface KafkaProducerPoolMemberDetails {
+  transactionalId: string | null;
+  state: ProducerState;
+  transactionState: TransactionState | null;
+  producerId: string | null;
+}
 
 const DEFAULT_MIN_BUFFER_AVAILABLE_RATIO = 0.1;
 
@@ -50,7 +59,7 @@ const DEFAULT_MIN_BUFFER_AVAILABLE_RATIO = 0.1;
 export class KafkaProducerHealthIndicator {
   constructor(
     private readonly indicators: HealthIndicatorService,
-    private readonly producer: Pick<KafkaProducerService, 'health'>,
+    private readonly producer: Pick<KafkaProducerService, 'health'> & Partial<Pick<KafkaProducerService, 'memberHealth'>>,
   ) {}
 
   isHealthy<const Key extends string = 'kafka-producer'>(
@@ -65,6 +74,12 @@ export class KafkaProducerHealthIndicator {
       return session.down({ reasons: [`health() failed: ${e instanceof Error ? e.message : String(e)}`] });
     }
     const details = toHealthDetails(snapshot);
+    try {
+      const members = this.producer.memberHealth?.() ?? [];
+      if (members.length > 1) details.pool = members.map(memberDetails);
+    } catch {
+      // the aggregate above already says what matters; a failing member read must not turn into a 500
+    }
     const reasons = downReasons(snapshot, options);
     return reasons.length === 0 ? session.up(details) : session.down({ ...details, reasons });
   }
@@ -106,6 +121,10 @@ export function toHealthDetails(s: ProducerHealthSnapshot): KafkaProducerHealthD
     producerId: s.producerId === null ? null : { ...s.producerId },
     transaction: s.transaction === null ? null : { ...s.transaction },
   };
+}
+
+function memberDetails(m: ProducerHealthSnapshot): KafkaProducerPoolMemberDetails {
+  return { transactionalId: m.transaction?.transactionalId ?? null, state: m.state, transactionState: m.transaction?.state ?? null, producerId: m.producerId?.producerId ?? null };
 }
 
 // the error object itself may hold a cause chain, buffers or sockets: only its identity leaves the process

@@ -35,9 +35,18 @@ const INSTRUMENTED = Symbol('kafka-producer:otel-instrumented');
  * Every path that sends through this producer (service.send, @Produce, the ClientProxy) is covered.
  * Returns a function that removes the instrumentation.
  */
-export function instrumentKafkaProducer(target: TraceableProducer | { producer: TraceableProducer }, options: KafkaProducerTracingOptions = {}): () => void {
-  const producer: TraceableProducer & { [INSTRUMENTED]?: true } = 'producer' in target ? target.producer : target;
-  if (producer[INSTRUMENTED]) throw new Error('this producer is instrumented already');
+export function instrumentKafkaProducer(
+  target: TraceableProducer | { producer: TraceableProducer; producers?: readonly TraceableProducer[] },
+  options: KafkaProducerTracingOptions = {},
+): () => void {
+  // a KafkaProducerService with a transaction pool holds several producers: each one is traced
+  const producers = 'producer' in target ? (target.producers ?? [target.producer]) : [target];
+  if (producers.some((p) => (p as { [INSTRUMENTED]?: true })[INSTRUMENTED])) throw new Error('this producer is instrumented already');
+  const removers = producers.map((p) => instrumentOne(p, options));
+  return () => removers.forEach((remove) => remove());
+}
+
+function instrumentOne(producer: TraceableProducer & { [INSTRUMENTED]?: true }, options: KafkaProducerTracingOptions): () => void {
   const tracer = options.tracer ?? (options.tracerProvider ?? trace).getTracer(TRACER_NAME);
   const original = producer.send;
   const traced = function (this: TraceableProducer, record: ProducerRecord<any, any>, callback?: SendCallback): Promise<RecordMetadata> {

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { Injectable, type INestApplication } from '@nestjs/common';
+import { Body, Controller, Get, Injectable, Module, Param, Post, Query, type INestApplication } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import * as request from 'supertest';
 import { KafkaProducer, ProducerFencedError, type TransactionEnd } from '@app/kafka-producer';
@@ -13,6 +14,7 @@ import {
   Transactional,
   getKafkaProducerToken,
 } from '@app/nestjs-kafka-producer';
+import { KafkaProducerHealthIndicator, KafkaProducerHealthModule } from '@app/nestjs-kafka-producer/health';
 import { AppModule } from '../apps/sample/src/app.module';
 import { SHIPPING_PRODUCER } from '../apps/sample/src/shipping.service';
 import { uniqueTopic } from './support/round-trip';
@@ -265,6 +267,161 @@ describe('transactions in the Nest layer, against a real broker', () => {
         expect(committed.map((r) => r.key!.toString())).not.toContain('late-1');
       } finally {
         await rival.close({ timeoutMs: BOUND_MS });
+      }
+    });
+  });
+
+  describe('a sample-style route on one transactional producer (the queue) and on a pool of 4', () => {
+    const runs: Record<string, number> = {};
+
+    /** Builds an app whose POST /ship/:id writes a shipment and an invoice in one @Transactional method. */
+    async function shippingApp(producerOptions: { transactionalId?: string; transactionalIdPrefix?: string; transactionPoolSize?: number }, topics: { shipments: string; invoices: string }) {
+      @Injectable()
+      class Shipping {
+        constructor(@InjectKafkaProducer() private readonly kafka: KafkaProducerService) {}
+
+        @Transactional()
+        async ship(id: string, fail: boolean): Promise<{ id: string; transactionalId: string }> {
+          await this.kafka.send({ topic: topics.shipments, key: id, value: JSON.stringify({ id }) });
+          if (fail) throw new Interrupted(`shipping ${id} failed`);
+          await this.kafka.send({ topic: topics.invoices, key: id, value: JSON.stringify({ id }) });
+          return { id, transactionalId: this.kafka.currentTransaction!.transactionalId };
+        }
+      }
+
+      @Controller()
+      class ShippingController {
+        constructor(
+          private readonly shipping: Shipping,
+          private readonly health: HealthCheckService,
+          private readonly kafka: KafkaProducerHealthIndicator,
+        ) {}
+
+        @Post('ship/:id')
+        ship(@Param('id') id: string, @Body() _body: unknown, @Query('fail') fail?: string) {
+          return this.shipping.ship(id, fail === 'midway');
+        }
+
+        @Get('health')
+        @HealthCheck()
+        check() {
+          return this.health.check([() => this.kafka.isHealthy('kafka')]);
+        }
+      }
+
+      @Module({
+        imports: [
+          KafkaProducerModule.forRoot({ isGlobal: true, bootstrapServers: cluster.bootstrapServers, clientId: 'pool-e2e', lingerMs: 0, connect: 'fail-fast', connectTimeoutMs: 60_000, ...producerOptions }),
+          TerminusModule,
+          KafkaProducerHealthModule.forProducer(),
+        ],
+        controllers: [ShippingController],
+        providers: [Shipping],
+      })
+      class ShippingModule {}
+
+      const moduleRef = await Test.createTestingModule({ imports: [ShippingModule] }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      return app;
+    }
+
+    /** 25 concurrent requests, every fifth failing mid-way; checks each request's records are all or nothing. */
+    async function shipConcurrently(app: INestApplication, topics: { shipments: string; invoices: string }, label: string): Promise<{ elapsedMs: number; ids: Set<string> }> {
+      const server = app.getHttpServer();
+      const started = Date.now();
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => {
+          const fail = i % 5 === 4;
+          const id = `${label}-${fail ? 'bad' : 'ok'}-${i}`;
+          return request(server)
+            .post(`/ship/${id}${fail ? '?fail=midway' : ''}`)
+            .then((res) => ({ id, fail, status: res.status, transactionalId: res.body.transactionalId as string | undefined }));
+        }),
+      );
+      const elapsedMs = Date.now() - started;
+      expect(answers.map((a) => [a.id, a.status])).toEqual(answers.map((a) => [a.id, a.fail ? 500 : 201]));
+      const ok = answers.filter((a) => !a.fail).map((a) => a.id).sort();
+      const bad = answers.filter((a) => a.fail).map((a) => a.id).sort();
+      const mine = (records: ConsumedRecord[]) => records.map((r) => r.key!.toString()).filter((k) => k.startsWith(`${label}-`)).sort();
+      const [shippedCommitted, shippedAll, invoicedCommitted, invoicedAll] = await Promise.all([
+        cluster.consumeWithJava({ topic: topics.shipments, isolationLevel: 'read_committed' }),
+        cluster.consumeWithJava({ topic: topics.shipments, isolationLevel: 'read_uncommitted' }),
+        cluster.consumeWithJava({ topic: topics.invoices, isolationLevel: 'read_committed' }),
+        cluster.consumeWithJava({ topic: topics.invoices, isolationLevel: 'read_uncommitted' }),
+      ]);
+      expect([mine(shippedCommitted), mine(invoicedCommitted), mine(invoicedAll)]).toEqual([ok, ok, ok]);
+      expect(mine(shippedAll)).toEqual([...ok, ...bad].sort());
+      return { elapsedMs, ids: new Set(answers.flatMap((a) => (a.transactionalId === undefined ? [] : [a.transactionalId]))) };
+    }
+
+    afterAll(() => {
+      process.stderr.write(`nest-transactions: 25 concurrent requests (2 records each, 5 aborted), one producer vs a pool of 4: ${JSON.stringify(runs)}\n`);
+    });
+
+    it('commits every request all-or-nothing on one producer (the queue) and on a pool of 4, the pool running its transactions on several members', async () => {
+      const topics = { shipments: uniqueTopic('nest-pool-shipments'), invoices: uniqueTopic('nest-pool-invoices') };
+      await cluster.createTopic({ name: topics.shipments, partitions: 3 });
+      await cluster.createTopic({ name: topics.invoices, partitions: 3 });
+      const single = await shippingApp({ transactionalId: transactionalId('queue') }, topics);
+      const prefix = transactionalId('pool');
+      const pooled = await shippingApp({ transactionalIdPrefix: prefix, transactionPoolSize: 4 }, topics);
+      try {
+        // warm-up, so the comparison measures transactions rather than first metadata and coordinator lookups
+        await shipConcurrently(single, topics, 'warm-q');
+        await shipConcurrently(pooled, topics, 'warm-p');
+        const queue = await shipConcurrently(single, topics, 'q');
+        const pool = await shipConcurrently(pooled, topics, 'p');
+        runs.queueMs = queue.elapsedMs;
+        runs.poolMs = pool.elapsedMs;
+        expect(queue.ids.size).toBe(1);
+        // concurrent requests went to several members, each under its own transactional id
+        expect(pool.ids.size).toBeGreaterThan(1);
+        expect([...pool.ids].every((id) => /-[0-3]$/.test(id) && id.startsWith(prefix))).toBe(true);
+        const health = await request(pooled.getHttpServer()).get('/health');
+        expect(health.status).toBe(200);
+        expect(health.body.details.kafka.pool.map((m: { transactionalId: string; transactionState: string }) => [m.transactionalId, m.transactionState])).toEqual(
+          [0, 1, 2, 3].map((i) => [`${prefix}-${i}`, 'READY']),
+        );
+      } finally {
+        await single.close();
+        await pooled.close();
+      }
+    });
+
+    it('keeps serving from the other members once one member is fenced, while /health answers 503 naming the fenced member', async () => {
+      const topics = { shipments: uniqueTopic('nest-pool-fenced-shipments'), invoices: uniqueTopic('nest-pool-fenced-invoices') };
+      await cluster.createTopic({ name: topics.shipments, partitions: 2 });
+      await cluster.createTopic({ name: topics.invoices, partitions: 2 });
+      const prefix = transactionalId('pool-fenced');
+      const app = await shippingApp({ transactionalIdPrefix: prefix, transactionPoolSize: 3 }, topics);
+      const rival = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, transactionalId: `${prefix}-1` });
+      try {
+        await rival.initTransactions();
+        const server = app.getHttpServer();
+        // three at once: one of them runs on the fenced member and fails
+        const first = await Promise.all([0, 1, 2].map((i) => request(server).post(`/ship/f1-${i}`)));
+        expect(first.map((r) => r.status).sort()).toEqual([201, 201, 500]);
+        const service = app.get(KafkaProducerService);
+        expect(service.producers.map((p) => p.transactionState)).toEqual(['READY', 'FATAL_ERROR', 'READY']);
+        // later requests skip the fenced member
+        const second = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => request(server).post(`/ship/f2-${i}`)));
+        expect(second.map((r) => [r.status, r.body.transactionalId])).toEqual(second.map((r) => [201, r.body.transactionalId]));
+        expect(new Set(second.map((r) => r.body.transactionalId))).not.toContain(`${prefix}-1`);
+        const health = await request(server).get('/health');
+        expect(health.status).toBe(503);
+        expect(health.body.details.kafka).toMatchObject({
+          status: 'down',
+          state: 'fatal',
+          transaction: { transactionalId: `${prefix}-1`, state: 'FATAL_ERROR' },
+          lastError: { name: 'ProducerFencedError' },
+        });
+        expect(health.body.details.kafka.pool.map((m: { transactionState: string }) => m.transactionState)).toEqual(['READY', 'FATAL_ERROR', 'READY']);
+        const committed = await cluster.consumeWithJava({ topic: topics.invoices, isolationLevel: 'read_committed' });
+        expect(committed.map((r) => r.key!.toString()).sort()).toEqual([...first.filter((r) => r.status === 201).map((r) => r.body.id), ...second.map((r) => r.body.id)].sort());
+      } finally {
+        await rival.close({ timeoutMs: BOUND_MS });
+        await app.close();
       }
     });
   });

@@ -4,7 +4,7 @@
  *
  *   npx ts-node --transpile-only bench/our-producer-perf.ts --bootstrap-server 127.0.0.1:9092 \
  *     --topic t --num-records 1000000 --record-size 100 [--acks all] [--linger-ms 5] [--batch-size 16384] \
- *     [--max-outstanding N] [--payloads 64] [--latency-every 16]
+ *     [--max-outstanding N] [--payloads 64] [--latency-every 16] [--enable-idempotence true|false|default]
  *
  * What it does, and how it differs from ProducerPerformance:
  * - Unkeyed values of exactly `--record-size` bytes of random A–Z, like Java's `--record-size`. Java
@@ -58,6 +58,8 @@ interface Args {
   maxOutstanding: number;
   payloads: number;
   latencyEvery: number;
+  /** Unset: the producer's default (on, as in Java). */
+  enableIdempotence: boolean | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -82,6 +84,8 @@ function parseArgs(argv: readonly string[]): Args {
   const acks = str('acks', 'all');
   if (acks !== 'all' && acks !== '-1' && acks !== '0' && acks !== '1') throw new Error('--acks must be all, -1, 0 or 1');
   const recordSize = int('record-size');
+  const idempotence = str('enable-idempotence', 'default');
+  if (idempotence !== 'default' && idempotence !== 'true' && idempotence !== 'false') throw new Error('--enable-idempotence must be true, false or default');
   return {
     bootstrap: str('bootstrap-server'),
     topic: str('topic'),
@@ -95,6 +99,7 @@ function parseArgs(argv: readonly string[]): Args {
     maxOutstanding: Math.max(1, int('max-outstanding', 5000)),
     payloads: Math.max(1, int('payloads', 64)),
     latencyEvery: Math.max(1, int('latency-every', 16)),
+    enableIdempotence: idempotence === 'default' ? undefined : idempotence === 'true',
   };
 }
 
@@ -127,6 +132,7 @@ async function main(): Promise<void> {
     lingerMs: args.lingerMs,
     batchSize: args.batchSize,
     compressionType: 'none',
+    ...(args.enableIdempotence === undefined ? {} : { enableIdempotence: args.enableIdempotence }),
   });
 
   let acked = 0;

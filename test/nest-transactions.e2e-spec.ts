@@ -17,6 +17,7 @@ import {
 import { KafkaProducerHealthIndicator, KafkaProducerHealthModule } from '@app/nestjs-kafka-producer/health';
 import { AppModule } from '../apps/sample/src/app.module';
 import { SHIPPING_PRODUCER } from '../apps/sample/src/shipping.service';
+import { committedOffsets } from './support/group-offsets';
 import { uniqueTopic } from './support/round-trip';
 
 /**
@@ -426,19 +427,3 @@ describe('transactions in the Nest layer, against a real broker', () => {
     });
   });
 });
-
-/** The group's committed offsets as Kafka's own kafka-consumer-groups tool reports them: `topic:partition` → offset. */
-async function committedOffsets(cluster: KafkaCluster, group: string): Promise<Map<string, bigint>> {
-  const result = await cluster.runJavaTool('org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', ['--bootstrap-server', '{bootstrap}', '--describe', '--offsets', '--group', group], { timeoutMs: 60_000 });
-  const out = `${result.stdout}\n${result.stderr}`;
-  if (/does not exist/i.test(out)) return new Map();
-  if (result.code !== 0) throw new Error(`kafka-consumer-groups --describe failed (${result.code}):\n${out}`);
-  const offsets = new Map<string, bigint>();
-  for (const line of result.stdout.split('\n')) {
-    const cols = line.trim().split(/\s+/);
-    // GROUP TOPIC PARTITION CURRENT-OFFSET ...; '-' when nothing is committed
-    if (cols.length < 4 || cols[0] !== group || !/^\d+$/.test(cols[2])) continue;
-    if (/^\d+$/.test(cols[3])) offsets.set(`${cols[1]}:${cols[2]}`, BigInt(cols[3]));
-  }
-  return offsets;
-}

@@ -688,9 +688,8 @@ describe.each(GENERATIONS)('abortable errors, $name', ({ transactionVersion, tv2
 // Regression: an abort used to drop partitions whose AddPartitionsToTxn was in flight, so no EndTxn went out
 // and the partition stayed half-added for good.
 describe('transactions v1: an abort while AddPartitionsToTxn is in flight', () => {
-  it('still ends the transaction at the coordinator, which added the partition (Java sends EndTxn(abort) once the add is answered)', async () => {
-    const cluster = transactionCluster({ topics: { orders: 1 }, transactionVersion: 0 });
-    const producer = transactionalProducer(cluster);
+  /** Sends one record in a new transaction and aborts while its AddPartitionsToTxn is held; the record must fail as aborted. */
+  const abortWhileAddPartitionsInFlight = async (cluster: ReturnType<typeof transactionCluster>, producer: ReturnType<typeof transactionalProducer>): Promise<void> => {
     await producer.initTransactions();
     producer.beginTransaction();
     const hold = cluster.hold({ api: 'AddPartitionsToTxn' });
@@ -700,6 +699,12 @@ describe('transactions v1: an abort while AddPartitionsToTxn is in flight', () =
     hold.release();
     await abort;
     expect(record.error).toBeInstanceOf(TransactionAbortedError);
+  };
+
+  it('still ends the transaction at the coordinator, which added the partition (Java sends EndTxn(abort) once the add is answered)', async () => {
+    const cluster = transactionCluster({ topics: { orders: 1 }, transactionVersion: 0 });
+    const producer = transactionalProducer(cluster);
+    await abortWhileAddPartitionsInFlight(cluster, producer);
     expect(cluster.produceRequests()).toEqual([]);
     expect(endTxns(cluster)).toMatchObject([{ committed: false }]);
   });
@@ -707,15 +712,7 @@ describe('transactions v1: an abort while AddPartitionsToTxn is in flight', () =
   it('leaves the partition usable: the next transaction adds it again and delivers to it', async () => {
     const cluster = transactionCluster({ topics: { orders: 1 }, transactionVersion: 0 });
     const producer = transactionalProducer(cluster, { requestTimeoutMs: 400, deliveryTimeoutMs: 800 });
-    await producer.initTransactions();
-    producer.beginTransaction();
-    const hold = cluster.hold({ api: 'AddPartitionsToTxn' });
-    const record = track(producer.send({ topic: 'orders', value: 'never-sent' }));
-    await hold.waitForHeld(1);
-    const abort = producer.abortTransaction();
-    hold.release();
-    await abort;
-    expect(record.error).toBeInstanceOf(TransactionAbortedError);
+    await abortWhileAddPartitionsInFlight(cluster, producer);
 
     producer.beginTransaction();
     const next = track(producer.send({ topic: 'orders', value: 'next' }));

@@ -17,13 +17,23 @@
  * - Timed like Java: from just before the first send (after the producer is constructed, so the first
  *   metadata fetch is inside) until close() has returned.
  *
+ * It follows bench/driver-contract.ts (the benchmark's common driver CLI: `--compression`, `--keyed`,
+ * `--settings '{...}'` for any producer option, `--mode latency --rate R --duration-ms D`); `--linger-ms`
+ * and `--batch-size` are kept for bench/producer-bench.ts. Unset options keep the producer's defaults.
+ *
  * The last line of stdout is `RESULT {json}` (see `OurPerfResult`); progress goes to stderr.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { KafkaProducer } from '../libs/kafka-producer/src';
+import { KafkaProducer, type KafkaProducerOptions as ProducerOptions } from '../libs/kafka-producer/src';
+import type { DriverMode, DriverResult } from './driver-contract';
 
-export interface OurPerfResult {
+type Options = ProducerOptions<Buffer | null, Buffer>;
+
+/** The contract's DriverResult, plus what producer-bench.ts reads. */
+export interface OurPerfResult extends Omit<DriverResult, 'latencyMs'> {
   records: number;
   recordSize: number;
   acked: number;
@@ -33,7 +43,7 @@ export interface OurPerfResult {
   recordsPerSec: number;
   /** MiB/s of value bytes: the same unit as ProducerPerformance's "MB/sec". */
   mbPerSec: number;
-  latencyMs: { samples: number; avg: number; p50: number; p95: number; p99: number; max: number };
+  latencyMs: { samples: number; avg: number; p50: number; p95: number; p99: number; p999: number; max: number };
   /** process.resourceUsage().maxRSS at the end, in KiB (whole process, ts-node included). */
   maxRssKb: number;
   /** process.cpuUsage() over the timed section, in seconds. */
@@ -44,22 +54,25 @@ export interface OurPerfResult {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** process.hrtime in microseconds at the start and end of the timed section (the clock of .cpuprofile files). */
   windowUs: { start: number; end: number };
-  config: { acks: string; lingerMs: number; batchSize: number; maxOutstanding: number; payloads: number; latencyEvery: number };
+  config: Record<string, unknown>;
 }
 
 interface Args {
   bootstrap: string;
   topic: string;
+  mode: DriverMode;
   records: number;
+  rate: number;
+  durationMs: number;
   recordSize: number;
   acks: 'all' | '0' | '1';
-  lingerMs: number;
-  batchSize: number;
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  keyed: boolean;
+  /** Producer options on top of the ones above (the README's throughput settings, say). */
+  settings: Partial<Options>;
   maxOutstanding: number;
   payloads: number;
   latencyEvery: number;
-  /** Unset: the producer's default (on, as in Java). */
-  enableIdempotence: boolean | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -73,7 +86,7 @@ function parseArgs(argv: readonly string[]): Args {
   }
   const str = (name: string, def?: string): string => {
     const v = values.get(name) ?? def;
-    if (v === undefined || v === '') throw new Error(`--${name} is required`);
+    if (v === undefined) throw new Error(`--${name} is required`);
     return v;
   };
   const int = (name: string, def?: number): number => {
@@ -81,25 +94,37 @@ function parseArgs(argv: readonly string[]): Args {
     if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name} must be a non-negative integer`);
     return v;
   };
-  const acks = str('acks', 'all');
-  if (acks !== 'all' && acks !== '-1' && acks !== '0' && acks !== '1') throw new Error('--acks must be all, -1, 0 or 1');
-  const recordSize = int('record-size');
-  const idempotence = str('enable-idempotence', 'default');
-  if (idempotence !== 'default' && idempotence !== 'true' && idempotence !== 'false') throw new Error('--enable-idempotence must be true, false or default');
+  const oneOf = <T extends string>(name: string, def: T, allowed: readonly T[]): T => {
+    const v = str(name, def) as T;
+    if (!allowed.includes(v)) throw new Error(`--${name} must be one of ${allowed.join(', ')}`);
+    return v;
+  };
+  const acks = oneOf('acks', 'all', ['all', '-1', '0', '1']);
+  const mode = oneOf<DriverMode>('mode', 'throughput', ['throughput', 'latency']);
+  const settings = JSON.parse(str('settings', '{}')) as Partial<Options>;
+  if (values.has('linger-ms')) settings.lingerMs = int('linger-ms');
+  if (values.has('batch-size')) settings.batchSize = int('batch-size');
+  const idempotence = oneOf('enable-idempotence', 'default', ['default', 'true', 'false']);
+  if (idempotence !== 'default') settings.enableIdempotence = idempotence === 'true';
+  const rate = mode === 'latency' ? int('rate') : 0;
+  const durationMs = mode === 'latency' ? int('duration-ms') : 0;
   return {
     bootstrap: str('bootstrap-server'),
     topic: str('topic'),
-    records: int('num-records'),
-    recordSize,
+    mode,
+    records: mode === 'latency' ? Math.max(1, Math.round((rate * durationMs) / 1000)) : int('num-records'),
+    rate,
+    durationMs,
+    recordSize: int('record-size'),
     acks: acks === '-1' ? 'all' : acks,
-    lingerMs: int('linger-ms', 5),
-    batchSize: int('batch-size', 16384),
-    // enough to keep 6 partitions × 5 requests in flight fed with 100 B records; much deeper windows
+    compression: oneOf('compression', 'none', ['none', 'gzip', 'snappy', 'lz4', 'zstd']),
+    keyed: oneOf('keyed', 'false', ['true', 'false']) === 'true',
+    settings,
+    // enough to keep 12 partitions × 5 requests in flight fed with 100 B records; much deeper windows
     // make our per-record promises outlive V8's young generation (see bench/results/README.md)
     maxOutstanding: Math.max(1, int('max-outstanding', 5000)),
     payloads: Math.max(1, int('payloads', 64)),
     latencyEvery: Math.max(1, int('latency-every', 16)),
-    enableIdempotence: idempotence === 'default' ? undefined : idempotence === 'true',
   };
 }
 
@@ -114,75 +139,120 @@ function randomPayloads(count: number, size: number): Buffer[] {
   return out;
 }
 
+/** The contract's keys: `k${i % 1024}`, made once. */
+const KEYS = Array.from({ length: 1024 }, (_, i) => Buffer.from(`k${i}`));
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const payloads = randomPayloads(args.payloads, args.recordSize);
-  const latencies = new Float64Array(Math.ceil(args.records / args.latencyEvery));
-  let latencyCount = 0;
+interface Outcome {
+  acked: number;
+  failed: number;
+  firstError: Error | null;
+  sent: number;
+}
 
-  const producer = new KafkaProducer({
-    bootstrapServers: args.bootstrap.split(','),
-    clientId: 'our-producer-perf',
-    acks: args.acks,
-    lingerMs: args.lingerMs,
-    batchSize: args.batchSize,
-    compressionType: 'none',
-    ...(args.enableIdempotence === undefined ? {} : { enableIdempotence: args.enableIdempotence }),
-  });
-
-  let acked = 0;
-  let failed = 0;
-  let firstError: Error | null = null;
-  let sent = 0;
+/**
+ * As fast as possible with backpressure: at most maxOutstanding records sent and not yet acknowledged;
+ * only a counter and one shared pair of handlers per record, latency taken for every latencyEvery-th.
+ */
+async function throughput(producer: KafkaProducer, args: Args, payloads: Buffer[], latencies: Float64Array, latencyCount: { n: number }): Promise<Outcome> {
+  const o: Outcome = { acked: 0, failed: 0, firstError: null, sent: 0 };
   let wake: (() => void) | null = null;
   const maxOutstanding = args.maxOutstanding;
   const settled = (): void => {
-    if (wake !== null && (sent - acked - failed < maxOutstanding || firstError !== null)) {
+    if (wake !== null && (o.sent - o.acked - o.failed < maxOutstanding || o.firstError !== null)) {
       const w = wake;
       wake = null;
       w();
     }
   };
   const onAck = (): void => {
-    acked++;
+    o.acked++;
     settled();
   };
   const onFail = (e: unknown): void => {
-    failed++;
-    if (firstError === null) firstError = e instanceof Error ? e : new Error(String(e));
+    o.failed++;
+    if (o.firstError === null) o.firstError = e instanceof Error ? e : new Error(String(e));
     settled();
   };
-
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  const cpu0 = process.cpuUsage();
-  const hr0 = process.hrtime.bigint();
-  const t0 = performance.now();
   const topic = args.topic;
   const every = args.latencyEvery;
   const nPayloads = payloads.length;
+  const keyed = args.keyed;
   for (let i = 0; i < args.records; i++) {
-    if (sent - acked - failed >= maxOutstanding) {
+    if (o.sent - o.acked - o.failed >= maxOutstanding) {
       await new Promise<void>((resolve) => (wake = resolve));
-      if (firstError !== null) break; // a failure: stop, report it
+      if (o.firstError !== null) break; // a failure: stop, report it
     }
-    const p = producer.send({ topic, value: payloads[i % nPayloads] });
-    sent++;
+    const p = producer.send(keyed ? { topic, key: KEYS[i & 1023], value: payloads[i % nPayloads] } : { topic, value: payloads[i % nPayloads] });
+    o.sent++;
     if (i % every === 0) {
       const start = performance.now();
       p.then(() => {
-        if (latencyCount < latencies.length) latencies[latencyCount++] = performance.now() - start;
+        if (latencyCount.n < latencies.length) latencies[latencyCount.n++] = performance.now() - start;
         onAck();
       }, onFail);
     } else {
       p.then(onAck, onFail);
     }
   }
+  return o;
+}
+
+/** One record per call on a fixed schedule (late ticks caught up, not skipped), each awaited on its own. */
+async function latency(producer: KafkaProducer, args: Args, payloads: Buffer[], latencies: Float64Array, latencyCount: { n: number }): Promise<Outcome> {
+  const o: Outcome = { acked: 0, failed: 0, firstError: null, sent: 0 };
+  const pending = new Set<Promise<void>>();
+  const t0 = performance.now();
+  const intervalMs = 1000 / args.rate;
+  const one = async (i: number): Promise<void> => {
+    const start = performance.now();
+    try {
+      await producer.send(args.keyed ? { topic: args.topic, key: KEYS[i & 1023], value: payloads[i % payloads.length] } : { topic: args.topic, value: payloads[i % payloads.length] });
+      latencies[latencyCount.n++] = performance.now() - start;
+      o.acked++;
+    } catch (e) {
+      o.failed++;
+      if (o.firstError === null) o.firstError = e instanceof Error ? e : new Error(String(e));
+    }
+  };
+  while (o.sent < args.records) {
+    const due = Math.min(args.records, Math.floor((performance.now() - t0) / intervalMs) + 1);
+    while (o.sent < due) {
+      const p = one(o.sent++);
+      pending.add(p);
+      void p.then(() => pending.delete(p));
+    }
+    if (o.sent < args.records) await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, t0 + o.sent * intervalMs - performance.now())));
+  }
+  await Promise.all(pending);
+  return o;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const payloads = randomPayloads(args.payloads, args.recordSize);
+  const latencies = new Float64Array(args.mode === 'latency' ? args.records : Math.ceil(args.records / args.latencyEvery));
+  const latencyCount = { n: 0 };
+
+  const options: Options = {
+    bootstrapServers: args.bootstrap.split(','),
+    clientId: 'our-producer-perf',
+    acks: args.acks,
+    compressionType: args.compression,
+    ...args.settings,
+  };
+  const producer = new KafkaProducer(options);
+
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const cpu0 = process.cpuUsage();
+  const hr0 = process.hrtime.bigint();
+  const t0 = performance.now();
+  const o = args.mode === 'latency' ? await latency(producer, args, payloads, latencies, latencyCount) : await throughput(producer, args, payloads, latencies, latencyCount);
   await producer.flush();
   await producer.close();
   // the handlers of the last records run as microtasks after their promises settle
@@ -192,12 +262,19 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   loopDelay.disable();
 
-  const lat = latencies.subarray(0, latencyCount).sort();
+  const lat = latencies.subarray(0, latencyCount.n).sort();
   let sum = 0;
   for (let i = 0; i < lat.length; i++) sum += lat[i];
   const total = process.cpuUsage();
-  const errorMessage: string | null = firstError === null ? null : (firstError as Error).message;
+  const { acked, failed, sent } = o;
+  const errorMessage: string | null = o.firstError === null ? null : o.firstError.message;
+  const { bootstrapServers: _servers, ...config } = options;
   const result: OurPerfResult = {
+    client: 'ours',
+    clientVersion: ourVersion(),
+    runtime: process.version,
+    settings: { ...config, driven: args.mode === 'latency' ? `one awaited send() per record at ${args.rate}/s` : `send() per record, at most ${args.maxOutstanding} unacknowledged (README: await in windows)` },
+    mode: args.mode,
     records: sent,
     recordSize: args.recordSize,
     acked,
@@ -212,21 +289,32 @@ async function main(): Promise<void> {
       p50: percentile(lat, 50),
       p95: percentile(lat, 95),
       p99: percentile(lat, 99),
+      p999: percentile(lat, 99.9),
       max: lat.length === 0 ? 0 : lat[lat.length - 1],
     },
     maxRssKb: process.resourceUsage().maxRSS,
     cpuUserSec: cpu.user / 1e6,
     cpuSystemSec: cpu.system / 1e6,
     processCpuSec: (total.user + total.system) / 1e6,
+    eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     windowUs: { start: Number(hr0 / 1000n), end: Number(hr1 / 1000n) },
-    config: { acks: args.acks, lingerMs: args.lingerMs, batchSize: args.batchSize, maxOutstanding, payloads: nPayloads, latencyEvery: every },
+    config: { ...config, maxOutstanding: args.maxOutstanding, payloads: payloads.length, latencyEvery: args.latencyEvery },
   };
   process.stderr.write(
     `ours: ${acked} records acked (${failed} failed) in ${(elapsedMs / 1000).toFixed(2)} s: ${result.recordsPerSec.toFixed(0)} records/s, ${result.mbPerSec.toFixed(2)} MB/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms\n`,
   );
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   if (failed > 0) process.exitCode = 2;
+}
+
+function ourVersion(): string {
+  // bench/ under ts-node, or .bench-build/bench/ when bench/bench.ts compiled it
+  for (const dir of [path.join(__dirname, '..'), path.join(__dirname, '..', '..')]) {
+    const file = path.join(dir, 'libs', 'kafka-producer', 'package.json');
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
 }
 
 main().catch((e: unknown) => {

@@ -34,18 +34,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { externalCluster, javaBinary, KafkaCluster, runJavaToolOrThrow } from '../libs/kafka-testing/src';
 import type { KafkaClusterBase, KafkaJars } from '../libs/kafka-testing/src';
-import { UTF8_JVM_ARGS } from '../libs/kafka-testing/src/java-tools';
-import { parentDeathWrapper } from '../libs/kafka-testing/src/process-registry';
 import { encodeRequest, parseEndpoint, roundTrip } from '../libs/kafka-testing/src/probe';
 import { describeFailure, runProcess } from '../libs/kafka-testing/src/run-process';
+import { KAFKA_RUN_CLASS_JVM_OPTS, PAYLOAD_SET_SIZE, payloadFile, runJavaPerf } from './java-perf';
 import type { OurPerfResult } from './our-producer-perf';
 import { formatSummary, readProfile, summarizeProfile } from './profile-summary';
 
 const BENCH_DIR = __dirname;
 const REPO_ROOT = path.resolve(BENCH_DIR, '..');
-const TIME_BIN = '/usr/bin/time';
-/** kafka-run-class.sh's KAFKA_JVM_PERFORMANCE_OPTS (4.x), which kafka-producer-perf-test.sh uses. */
-const KAFKA_RUN_CLASS_JVM_OPTS = ['-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15', '-Djava.awt.headless=true'];
 /** Producer settings both sides use. */
 const COMMON = { acks: 'all', compression: 'none', lingerMs: 5, batchSize: 16384 } as const;
 /** No single run may take longer than this. */
@@ -163,7 +159,7 @@ function parseOptions(argv: readonly string[]): Options {
   let maxOutstanding: number | undefined;
   let javaHeap = '1g';
   let skipJava = false;
-  let out = path.join(BENCH_DIR, 'results', 'latest.json');
+  let out = path.join(BENCH_DIR, 'results', 'ours-vs-java.json');
   let cpuProfDir: string | undefined;
   let warmupRecords: number | undefined;
   let javaPayload: 'file' | 'random' = 'file';
@@ -228,84 +224,32 @@ const caseName = (c: CaseSpec): string => (c.recordSize >= 1024 && c.recordSize 
 // ---------------------------------------------------------------------------------------------------
 // Java's ProducerPerformance
 
-const JAVA_SUMMARY =
-  /^(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.?$/;
-
-export function parseJavaSummary(stdout: string): Omit<JavaResult, 'cpuSec' | 'cpuUserSec' | 'cpuSystemSec' | 'maxRssKb' | 'wallSec'> | null {
-  const lines = stdout.split('\n').map((l) => l.trim());
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = JAVA_SUMMARY.exec(lines[i]);
-    if (m === null) continue;
-    return {
-      records: Number(m[1]),
-      recordsPerSec: Number(m[2]),
-      mbPerSec: Number(m[3]),
-      latencyMs: { avg: Number(m[4]), max: Number(m[5]), p50: Number(m[6]), p95: Number(m[7]), p99: Number(m[8]), p999: Number(m[9]) },
-      summaryLine: lines[i],
-    };
-  }
-  return null;
-}
-
-/** Distinct values per record size, on both sides (ours: --payloads). */
-const PAYLOAD_SET_SIZE = 64;
-
-/** PAYLOAD_SET_SIZE lines of `size` random A–Z characters, for ProducerPerformance's --payload-file. */
-function payloadFile(dir: string, size: number): string {
-  const file = path.join(dir, `payloads-${size}.txt`);
-  if (!fs.existsSync(file)) {
-    const lines: string[] = [];
-    for (let i = 0; i < PAYLOAD_SET_SIZE; i++) {
-      let line = '';
-      for (let j = 0; j < size; j++) line += String.fromCharCode(65 + Math.floor(Math.random() * 26));
-      lines.push(line);
-    }
-    fs.writeFileSync(file, `${lines.join('\n')}\n`);
-  }
-  return file;
-}
-
 async function runJava(jars: KafkaJars, bootstrap: string, topic: string, c: CaseSpec, heap: string, payload: { file: string } | 'random'): Promise<JavaResult> {
-  const java = [
-    javaBinary(),
-    `-Xmx${heap}`,
-    ...KAFKA_RUN_CLASS_JVM_OPTS,
-    ...UTF8_JVM_ARGS,
-    ...jars.toolLoggingArgs,
-    '-cp',
-    jars.classpath,
-    'org.apache.kafka.tools.ProducerPerformance',
-    '--bootstrap-server',
+  const r = await runJavaPerf({
+    jars,
     bootstrap,
-    '--topic',
     topic,
-    '--num-records',
-    String(c.records),
-    ...(payload === 'random' ? ['--record-size', String(c.recordSize)] : ['--payload-file', payload.file]),
-    '--throughput',
-    '-1',
-    '--command-property',
-    `acks=${COMMON.acks}`,
-    `compression.type=${COMMON.compression}`,
-    `linger.ms=${COMMON.lingerMs}`,
-    `batch.size=${COMMON.batchSize}`,
-    'client.id=java-producer-perf',
-  ];
-  const timed = fs.existsSync(TIME_BIN);
-  // /usr/bin/time stays between us and the JVM; the JVM gets its own parent-death signal so a killed
-  // `time` (timeout, Ctrl-C) cannot leave it running.
-  const [command, ...args] = timed ? [TIME_BIN, '-f', 'BENCH_RUSAGE %e %U %S %M', ...parentDeathWrapper(), ...java] : java;
-  const r = await runProcess(command, args, { timeoutMs: RUN_TIMEOUT_MS, cwd: REPO_ROOT });
-  const summary = parseJavaSummary(r.stdout);
-  if (r.code !== 0 || r.timedOut || summary === null) throw new Error(`ProducerPerformance failed or printed no summary:\n${describeFailure(r)}`);
-  const rusage = /BENCH_RUSAGE ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
+    recordSize: c.recordSize,
+    payload,
+    mode: 'throughput',
+    records: c.records,
+    properties: { acks: COMMON.acks, 'compression.type': COMMON.compression, 'linger.ms': String(COMMON.lingerMs), 'batch.size': String(COMMON.batchSize) },
+    heap,
+    timeoutMs: RUN_TIMEOUT_MS,
+    cwd: REPO_ROOT,
+  });
+  const measured = r.wallSec !== null;
   return {
-    ...summary,
-    wallSec: rusage === null ? null : Number(rusage[1]),
-    cpuUserSec: rusage === null ? null : Number(rusage[2]),
-    cpuSystemSec: rusage === null ? null : Number(rusage[3]),
-    cpuSec: rusage === null ? null : Number(rusage[2]) + Number(rusage[3]),
-    maxRssKb: rusage === null ? null : Number(rusage[4]),
+    records: r.acked,
+    recordsPerSec: r.recordsPerSec,
+    mbPerSec: r.mbPerSec,
+    latencyMs: r.latencyDetail,
+    summaryLine: r.summaryLine,
+    wallSec: r.wallSec,
+    cpuUserSec: measured ? r.cpuUserSec : null,
+    cpuSystemSec: measured ? r.cpuSystemSec : null,
+    cpuSec: measured ? r.cpuUserSec + r.cpuSystemSec : null,
+    maxRssKb: measured ? r.maxRssKb : null,
   };
 }
 

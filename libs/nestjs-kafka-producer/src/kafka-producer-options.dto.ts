@@ -23,6 +23,7 @@ export class KafkaProducerModuleOptionsDto {
   @IsOptional() @IsIn(['all', -1, 0, 1, '-1', '0', '1'], { message: 'acks must be one of all, -1, 0, 1' }) acks?: string | number;
   @IsOptional() @IsInt() @Min(0) @Max(INT32_MAX) lingerMs?: number;
   @IsOptional() @IsInt() @Min(0) @Max(INT32_MAX) batchSize?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(INT32_MAX) batchMaxSize?: number;
   @IsOptional() @IsInt() @Min(0) bufferMemory?: number;
   @IsOptional() @IsInt() @Min(0) maxBlockMs?: number;
   @IsOptional() @IsInt() @Min(0) @Max(INT32_MAX) requestTimeoutMs?: number;

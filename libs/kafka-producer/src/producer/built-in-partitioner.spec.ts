@@ -64,6 +64,19 @@ describe('BuiltInPartitioner: sticky partitioning', () => {
     expect(p.partition(t)).toBe(1);
   });
 
+  it('stays on a partition whose batch grew past batchSize until that batch is full (or twice its size went there)', () => {
+    const p = new BuiltInPartitioner({ batchSize: 1000, random: sequence(2, 4, 1) });
+    expect(p.partition(t)).toBe(2);
+    p.recordAppended(t, 2, 3000, false, 4000); // past batchSize, the 4000-byte batch not full: stay
+    expect(p.partition(t)).toBe(2);
+    p.recordAppended(t, 2, 1000, true, 4000); // the grown batch is full: switch
+    expect(p.partition(t)).toBe(4);
+    p.recordAppended(t, 4, 7999, false, 4000);
+    expect(p.partition(t)).toBe(4);
+    p.recordAppended(t, 4, 1, false, 4000); // 2 × the batch: switch regardless
+    expect(p.partition(t)).toBe(1);
+  });
+
   it('switchAtBatchBoundary: switches only once enough bytes went out, and reports a change made in between', () => {
     const p = new BuiltInPartitioner({ batchSize: 1000, random: sequence(1, 4) });
     expect(p.switchAtBatchBoundary(t, 1)).toBe(false); // topic never used: nothing to do

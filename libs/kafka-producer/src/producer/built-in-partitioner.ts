@@ -110,15 +110,18 @@ export class BuiltInPartitioner {
    * estimated size, i.e. the record's encoded size, plus the batch header when the append started a
    * new batch. `enableSwitch` is false while the partition's last batch is not full yet, so that
    * the switch lands on a batch boundary; at 2 × batchSize the partition switches regardless.
-   * Calls for a partition that is not the current sticky one are ignored (the partition switched
+   * `batchCapacity` is the size of the batch appended to: a batch the accumulator grew past batchSize
+   * (batchMaxSize) moves both thresholds with it. Calls for a partition that is not the current sticky one are ignored (the partition switched
    * in between).
    */
-  recordAppended(topic: TopicInfo, partition: number, appendedBytes: number, enableSwitch = true): void {
+  recordAppended(topic: TopicInfo, partition: number, appendedBytes: number, enableSwitch = true, batchCapacity = this.batchSize): void {
     const state = this.topics.get(topic.name);
     if (state === undefined || state.partition !== partition) return;
     state.info = topic;
     state.producedBytes += appendedBytes;
-    if ((state.producedBytes >= this.batchSize && enableSwitch) || state.producedBytes >= 2 * this.batchSize) {
+    // a batch grown past batchSize (batchMaxSize) is filled in one stay, as a batchSize one is in Java
+    const sticky = batchCapacity > this.batchSize ? batchCapacity : this.batchSize;
+    if ((state.producedBytes >= sticky && enableSwitch) || state.producedBytes >= 2 * sticky) {
       this.switchPartition(state, topic);
     }
   }

@@ -47,6 +47,37 @@ describe('producer configuration', () => {
   });
 });
 
+describe('batchMaxSize (batch growth under backlog)', () => {
+  const resolve = (extra: Record<string, unknown>) => resolveProducerConfig({ bootstrapServers: 'a:1', ...extra } as never);
+  const problems = (extra: Record<string, unknown>): readonly string[] => {
+    try {
+      resolve(extra);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProducerConfigError);
+      return (e as ProducerConfigError).problems;
+    }
+    throw new Error('the configuration was accepted');
+  };
+
+  it('defaults to 256 KiB, but never above maxRequestSize nor below batchSize', () => {
+    expect(resolve({}).batchMaxSize).toBe(262144);
+    expect(resolve({ maxRequestSize: 100_000 }).batchMaxSize).toBe(100_000);
+    expect(resolve({ batchSize: 1_048_576 }).batchMaxSize).toBe(1_048_576);
+  });
+
+  it('takes an explicit value between batchSize and maxRequestSize; equal to batchSize turns growth off', () => {
+    expect(resolve({ batchMaxSize: 65536 }).batchMaxSize).toBe(65536);
+    expect(resolve({ batchSize: 32768, batchMaxSize: 32768 }).batchMaxSize).toBe(32768);
+  });
+
+  it('rejects a value below batchSize, above maxRequestSize, or not a positive integer, naming the rule', () => {
+    expect(problems({ batchSize: 32768, batchMaxSize: 16384 })).toEqual(['batchMaxSize (16384) must be at least batchSize (32768)']);
+    expect(problems({ batchMaxSize: 2_000_000 })).toEqual(['batchMaxSize (2000000) must be at most maxRequestSize (1048576): a batch must fit in one request']);
+    expect(problems({ batchMaxSize: 1.5 })).toEqual(['batchMaxSize must be a positive integer, got 1.5']);
+    expect(problems({ batchMaxSize: '64k' })).toEqual(['batchMaxSize must be a positive integer, got "64k"']);
+  });
+});
+
 describe('producer configuration keys', () => {
   /** The problems of a configuration that must be rejected; typed loosely, as JavaScript callers pass it. */
   function problemsOf(config: Record<string, unknown>): readonly string[] {

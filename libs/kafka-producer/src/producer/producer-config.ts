@@ -17,6 +17,13 @@ export interface ProducerConfig<K = unknown, V = unknown> {
   acks?: Acks;
   lingerMs?: number;
   batchSize?: number;
+  /**
+   * How large a partition's batches may grow while its queue backs up (in the spirit of KIP-782's
+   * `batch.max.size`): a new batch opened while the partition's previous one is still waiting to be sent
+   * gets twice that one's size, up to this; once the sender keeps up, batches are `batchSize` again.
+   * Default 262144, at most `maxRequestSize`; equal to `batchSize` turns the growth off (Java's behaviour).
+   */
+  batchMaxSize?: number;
   bufferMemory?: number;
   maxBlockMs?: number;
   requestTimeoutMs?: number;
@@ -69,6 +76,8 @@ export interface ResolvedProducerConfig {
   readonly acks: -1 | 0 | 1;
   readonly lingerMs: number;
   readonly batchSize: number;
+  /** At least batchSize. */
+  readonly batchMaxSize: number;
   readonly bufferMemory: number;
   readonly maxBlockMs: number;
   readonly requestTimeoutMs: number;
@@ -104,6 +113,7 @@ export const PRODUCER_DEFAULTS = {
   acks: -1,
   lingerMs: 5,
   batchSize: 16384,
+  batchMaxSize: 262144,
   bufferMemory: 33554432,
   maxBlockMs: 60000,
   requestTimeoutMs: 30000,
@@ -142,6 +152,7 @@ const KNOWN_KEYS = {
   acks: 'acks',
   lingerMs: 'linger.ms',
   batchSize: 'batch.size',
+  batchMaxSize: 'batch.max.size',
   bufferMemory: 'buffer.memory',
   maxBlockMs: 'max.block.ms',
   requestTimeoutMs: 'request.timeout.ms',
@@ -349,12 +360,15 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
   const transactionalId = given.transactionalId;
   if (transactionalId !== undefined && (typeof transactionalId !== 'string' || transactionalId.length === 0)) problems.push('transactionalId must be a non-empty string');
 
+  const batchSize = Math.max(int('batchSize', 0, INT_MAX), 1);
+  const maxRequestSize = int('maxRequestSize', 0, INT_MAX);
   const resolved: ResolvedProducerConfig = {
     bootstrapServers,
     clientId: config.clientId && config.clientId.length > 0 ? config.clientId : `producer-${++clientCounter}`,
     acks,
     lingerMs,
-    batchSize: Math.max(int('batchSize', 0, INT_MAX), 1),
+    batchSize,
+    batchMaxSize: resolveBatchMaxSize(given, batchSize, maxRequestSize, problems),
     bufferMemory: int('bufferMemory', 0),
     maxBlockMs: int('maxBlockMs', 0),
     requestTimeoutMs,
@@ -367,7 +381,7 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
     socketConnectionSetupTimeoutMs: int('socketConnectionSetupTimeoutMs', 0),
     socketConnectionSetupTimeoutMaxMs: int('socketConnectionSetupTimeoutMaxMs', 0),
     maxInFlightRequestsPerConnection: maxInFlight,
-    maxRequestSize: int('maxRequestSize', 0, INT_MAX),
+    maxRequestSize,
     compressionType,
     compressionGzipLevel: gzipLevel,
     compressionLz4Level: int('compressionLz4Level', 1, 17),
@@ -385,6 +399,22 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
   };
   if (problems.length > 0) throw new ProducerConfigError(problems);
   return Object.freeze(resolved);
+}
+
+/**
+ * Growth is capped by what one request may carry. Not given, the default adapts (never below batchSize,
+ * never above maxRequestSize), so that `batchSize: 1048576` alone keeps working; given, it must fit.
+ */
+function resolveBatchMaxSize(given: Record<string, unknown>, batchSize: number, maxRequestSize: number, problems: string[]): number {
+  const value = given.batchMaxSize;
+  if (value === undefined) return Math.max(batchSize, Math.min(PRODUCER_DEFAULTS.batchMaxSize, maxRequestSize));
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    problems.push(`batchMaxSize must be a positive integer, got ${JSON.stringify(value)}`);
+    return batchSize;
+  }
+  if (value < batchSize) problems.push(`batchMaxSize (${value}) must be at least batchSize (${batchSize})`);
+  if (value > maxRequestSize) problems.push(`batchMaxSize (${value}) must be at most maxRequestSize (${maxRequestSize}): a batch must fit in one request`);
+  return Math.max(value, batchSize);
 }
 
 /**

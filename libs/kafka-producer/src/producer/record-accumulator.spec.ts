@@ -207,3 +207,49 @@ describe('RecordAccumulator', () => {
     expect(acc.incompleteCount).toBe(0);
   });
 });
+
+describe('RecordAccumulator batch growth (batchMaxSize)', () => {
+  const growing: AccumulatorConfig = { ...config, batchSize: 1024, batchMaxSize: 8192, bufferMemory: 1 << 20 };
+  const capacities = (ps: PartitionState): number[] => ps.queue.map((b) => b.buffer.length);
+
+  it('doubles each new batch while the partition still has an earlier batch waiting, up to batchMaxSize', () => {
+    const { acc, ps } = setup(growing, { t: [1] });
+    const [res, rej] = handlers();
+    // nothing is drained: every new batch opens behind a waiting one
+    for (let i = 0; i < 300; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
+    const sizes = capacities(ps('t', 0));
+    expect(sizes.slice(0, 4)).toEqual([1024, 2048, 4096, 8192]);
+    expect(sizes.length).toBeGreaterThan(5);
+    expect(sizes.slice(4).every((size) => size === 8192)).toBe(true);
+    // every grown batch is filled before the next opens
+    expect(ps('t', 0).queue.slice(0, -1).every((b) => b.isFull)).toBe(true);
+  });
+
+  it('goes back to batchSize once the sender has taken every batch of the partition (it keeps up)', () => {
+    const { acc, ps } = setup(growing, { t: [1] });
+    const [res, rej] = handlers();
+    for (let i = 0; i < 40; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
+    expect(capacities(ps('t', 0))).toEqual([1024, 2048, 4096]);
+    for (let n = 0; n < 3; n++) acc.drain([1], 1 << 20, 100, notMuted);
+    expect(ps('t', 0).queue).toHaveLength(0);
+    acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 101, 60000);
+    expect(capacities(ps('t', 0))).toEqual([1024]);
+  });
+
+  it('keeps batches at batchSize when batchMaxSize is not above it (Java: no growth)', () => {
+    const { acc, ps } = setup({ ...growing, batchMaxSize: 1024 }, { t: [1] });
+    const [res, rej] = handlers();
+    for (let i = 0; i < 60; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
+    expect(new Set(capacities(ps('t', 0)))).toEqual(new Set([1024]));
+  });
+
+  it('still gives a record larger than the grown size a batch of its own size', () => {
+    const { acc, ps } = setup(growing, { t: [1] });
+    const [res, rej] = handlers();
+    for (let i = 0; i < 12; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
+    acc.append(ps('t', 0), false, 1, null, value(20_000), null, res, rej, 1, 60000);
+    const sizes = capacities(ps('t', 0));
+    expect(sizes[sizes.length - 1]).toBeGreaterThanOrEqual(20_000);
+    expect(ps('t', 0).queue[ps('t', 0).queue.length - 1].recordCount).toBe(1);
+  });
+});

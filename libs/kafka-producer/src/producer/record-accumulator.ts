@@ -13,6 +13,8 @@ import type { RecordMetadata } from './types';
 
 export interface AccumulatorConfig {
   readonly batchSize: number;
+  /** Batches grow towards this while a partition backs up (see nextBatchSize); default batchSize: no growth. */
+  readonly batchMaxSize?: number;
   readonly bufferMemory: number;
   readonly lingerMs: number;
   readonly retryBackoffMs: number;
@@ -228,12 +230,12 @@ export class RecordAccumulator {
     const sizeBefore = last === undefined ? 0 : last.sizeInBytes;
     if (last !== undefined && last.tryAppend(timestamp, key, value, headers, resolve, reject)) {
       this.appendWakes = queue.length > 1 || last.isFull;
-      if (sticky) this.partitioner?.recordAppended(ps.topicState.info!, ps.partition, last.sizeInBytes - sizeBefore, last.isFull);
+      if (sticky) this.partitioner?.recordAppended(ps.topicState.info!, ps.partition, last.sizeInBytes - sizeBefore, last.isFull, last.buffer.length);
       return last;
     }
     if (sticky && this.partitioner !== undefined && this.partitioner.switchAtBatchBoundary(ps.topicState.info!, ps.partition)) return SWITCH_PARTITION;
-    // A record bigger than batch.size gets a batch of its own size, as in Java.
-    const size = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(key, value, headers));
+    // A record bigger than the batch gets a batch of its own size, as in Java.
+    const size = Math.max(this.nextBatchSize(last), RecordBatchBuilder.estimateSize(key, value, headers));
     const buffer = this.pool.tryAllocate(size);
     if (buffer === null) return NO_MEMORY;
     // closing the old batch compresses it; a codec failure fails that batch alone
@@ -249,8 +251,22 @@ export class RecordAccumulator {
     this.sequencer?.batchCreated(ps);
     this.incomplete.add(batch);
     this.appendWakes = true;
-    if (sticky) this.partitioner?.recordAppended(ps.topicState.info!, ps.partition, batch.sizeInBytes, batch.isFull);
+    if (sticky) this.partitioner?.recordAppended(ps.topicState.info!, ps.partition, batch.sizeInBytes, batch.isFull, size);
     return batch;
+  }
+
+  /**
+   * The size of a partition's next batch. `last` is the newest batch still in the partition's queue
+   * (undefined when the sender has taken every batch): a batch is needed while an earlier one still waits,
+   * so the partition produces faster than its batches leave, and fewer, larger batches (more records per
+   * request, less per-batch work on both sides) are what lets it catch up. Doubling from the last size
+   * grows quickly under a backlog and not at all without one: at low rates every batch is batchSize and
+   * leaves on lingerMs, exactly as in Java.
+   */
+  private nextBatchSize(last: ProducerBatch | undefined): number {
+    const max = this.config.batchMaxSize ?? this.config.batchSize;
+    if (last === undefined || max <= this.config.batchSize) return this.config.batchSize;
+    return Math.min(max, Math.max(this.config.batchSize, last.buffer.length * 2));
   }
 
   /**

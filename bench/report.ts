@@ -618,11 +618,11 @@ const LATENCY_MARKS = [
   { key: 'p999', label: 'p99.9' },
 ] as const;
 
-function latencyMark(kind: (typeof LATENCY_MARKS)[number]['key'], x: number, y: number, color: string, tip: string): string {
+function latencyMark(kind: (typeof LATENCY_MARKS)[number]['key'], x: number, y: number, color: string, tip: string, cls = 'mark'): string {
   const t = el('title', {}, escapeXml(tip));
-  if (kind === 'p50') return el('circle', { class: 'mark', cx: x, cy: y, r: 4, fill: color }, t);
-  if (kind === 'p99') return el('rect', { class: 'mark', x: x - 3.5, y: y - 3.5, width: 7, height: 7, fill: color }, t);
-  return el('path', { class: 'mark', d: `M${px(x)} ${px(y - 5)}L${px(x + 5)} ${px(y)}L${px(x)} ${px(y + 5)}L${px(x - 5)} ${px(y)}Z`, fill: '#ffffff', stroke: color, 'stroke-width': 1.5 }, t);
+  if (kind === 'p50') return el('circle', { class: cls, cx: x, cy: y, r: 4, fill: color }, t);
+  if (kind === 'p99') return el('rect', { class: cls, x: x - 3.5, y: y - 3.5, width: 7, height: 7, fill: color }, t);
+  return el('path', { class: cls, d: `M${px(x)} ${px(y - 5)}L${px(x + 5)} ${px(y)}L${px(x)} ${px(y + 5)}L${px(x - 5)} ${px(y)}Z`, fill: '#ffffff', stroke: color, 'stroke-width': 1.5 }, t);
 }
 
 export function renderLatencySvg(results: BenchResults): string {
@@ -637,7 +637,7 @@ export function renderLatencySvg(results: BenchResults): string {
   ];
   let lx = 12;
   for (const mark of LATENCY_MARKS) {
-    body.push(latencyMark(mark.key, lx + 5, 60, '#444444', mark.label), text(lx + 14, 64, mark.label, { fill: '#222222' }));
+    body.push(latencyMark(mark.key, lx + 5, 60, '#444444', mark.label, 'legend-mark'), text(lx + 14, 64, mark.label, { fill: '#222222' }));
     lx += 24 + textWidth(mark.label, 11) + 12;
   }
 

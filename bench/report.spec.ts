@@ -421,6 +421,14 @@ describe('renderThroughputSvg', () => {
     for (const v of VARIANTS) expect(allText(svg).filter((t) => t === v)).toHaveLength(1);
   });
 
+  it('outlines a point whose end offsets were not verified and says so above the chart', () => {
+    expect(svg).not.toContain('NOT verified');
+    const s = renderThroughputSvg(withRun(results, (r) => r.client === 'platformatic' && isScenario(r, '1 KiB, 1 partition'), (r) => (r.endOffsetsVerified = false)));
+    expect(allText(s)).toContain('⚠ End offsets NOT verified for 1 point (red dashed outline): do not trust it.');
+    const outlined = bars(s).filter((b) => b.attrs.stroke !== undefined);
+    expect(outlined.map((b) => titleOf(b).split(':')[0])).toEqual(['platformatic, 1 KiB, 1 partition']);
+  });
+
   it('labels the axes with k/M ticks', () => {
     const texts = allText(svg);
     for (const t of ['0', '250k', '500k', '750k', '1M', '1.25M', '100k', '200k', '300k']) expect(texts).toContain(t);

@@ -556,9 +556,15 @@ export function renderThroughputSvg(results: BenchResults): string {
     text(left - 52, 42, `Median records/s per client, Kafka ${results.kafka}, harness Node ${results.node}, ${results.mode} mode. Whiskers: min–max over the repetitions.`, { 'font-size': 10, fill: '#555555' }),
     text(left - 52, 55, 'Each panel has its own scale. n/a: the client cannot run that scenario (the reason is in the Markdown report).', { 'font-size': 10, fill: '#555555' }),
   ];
-  const leg = legend(m.variants, left - 52, 76, right);
+  let legendY = 76;
+  const bad = unverifiedRuns(m);
+  if (bad.length > 0) {
+    body.push(text(left - 52, 70, `⚠ End offsets NOT verified for ${bad.length} point${bad.length === 1 ? '' : 's'} (red dashed outline): do not trust ${bad.length === 1 ? 'it' : 'them'}.`, { 'font-size': 11, 'font-weight': 'bold', fill: '#c92a2a' }));
+    legendY += 16;
+  }
+  const leg = legend(m.variants, left - 52, legendY, right);
   body.push(...leg.svg);
-  let y = 76 + leg.height + 8;
+  let y = legendY + leg.height + 8;
 
   const sizes = [...new Set(m.scenarios.map((s) => s.scenario.recordSize))];
   const plotH = 200;
@@ -595,7 +601,8 @@ export function renderThroughputSvg(results: BenchResults): string {
         if (!available(r)) continue;
         const by = yOf(r.recordsPerSec);
         const tip = `${v.label}, ${s.label}: ${formatCount(r.recordsPerSec)} records/s${r.mbPerSec === null ? '' : ` (${sig3(r.mbPerSec)} MB/s)`}${r.recordsPerSecMin === null || r.recordsPerSecMax === null ? '' : `, ${formatRange(r.recordsPerSecMin, r.recordsPerSecMax)}`}${r.endOffsetsVerified ? '' : ', END OFFSETS NOT VERIFIED'}`;
-        body.push(el('rect', { class: 'bar', x: x + 0.5, y: by, width: Math.max(1, barW - 1), height: y0 + plotH - by, fill: v.color }, el('title', {}, escapeXml(tip))));
+        const outline: Attrs = r.endOffsetsVerified ? {} : { stroke: '#c92a2a', 'stroke-width': 2, 'stroke-dasharray': '3 2' };
+        body.push(el('rect', { class: 'bar', x: x + 0.5, y: by, width: Math.max(1, barW - 1), height: y0 + plotH - by, fill: v.color, ...outline }, el('title', {}, escapeXml(tip))));
         let labelY = by;
         if (r.recordsPerSecMin !== null && r.recordsPerSecMax !== null && r.recordsPerSecMin !== r.recordsPerSecMax) {
           const y1 = yOf(r.recordsPerSecMin);
@@ -693,7 +700,7 @@ export function renderLatencySvg(results: BenchResults): string {
         body.push(text(left + 4, cy + 4, 'no latency figures', { fill: '#888888', 'font-size': 10 }));
         continue;
       }
-      body.push(el('line', { x1: xOf(l.p50), y1: cy, x2: xOf(l.p999), y2: cy, stroke: v.color, 'stroke-width': 2, 'stroke-opacity': 0.5 }));
+      body.push(el('line', { x1: xOf(l.p50), y1: cy, x2: xOf(l.p999), y2: cy, stroke: v.color, 'stroke-width': 2, 'stroke-opacity': 0.65 }));
       for (const mark of LATENCY_MARKS) {
         body.push(latencyMark(mark.key, xOf(l[mark.key]), cy, v.color, `${v.label}, ${p.s.label}, ${formatCount(l.rate)} records/s: ${mark.label} ${formatMs(l[mark.key])} ms`));
       }

@@ -33,6 +33,8 @@ export class ProducerBatch {
   /** The last attempt ended without an answer (timeout, lost connection): it may have been written. */
   outcomeUnknown = false;
 
+  /** Set when a record did not fit: the batch takes no more records and counts as full. */
+  private appendsClosed = false;
   private readonly resolvers: Array<(metadata: RecordMetadata) => void> = [];
   private readonly rejecters: Array<(error: Error) => void> = [];
   private readonly timestamps: number[] = [];
@@ -86,7 +88,7 @@ export class ProducerBatch {
   }
 
   get isFull(): boolean {
-    return this.builder.isFull;
+    return this.appendsClosed || this.builder.isFull;
   }
 
   /** Appends the record if it fits; returns false (writing nothing) if it does not. */
@@ -98,8 +100,13 @@ export class ProducerBatch {
     resolve: (metadata: RecordMetadata) => void,
     reject: (error: Error) => void,
   ): boolean {
-    if (this.state !== 'open') return false;
-    if (this.builder.tryAppend(timestamp, key, value, headers) < 0) return false;
+    if (this.state !== 'open' || this.appendsClosed) return false;
+    if (this.builder.tryAppend(timestamp, key, value, headers) < 0) {
+      // Java's closeForRecordAppends: a batch a record did not fit is full, so it is sent now rather than
+      // after lingerMs (the sticky partitioner moves on without opening a batch here to close it)
+      this.appendsClosed = true;
+      return false;
+    }
     this.resolvers.push(resolve);
     this.rejecters.push(reject);
     this.timestamps.push(timestamp);

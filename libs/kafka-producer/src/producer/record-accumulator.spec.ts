@@ -1,3 +1,4 @@
+import { BuiltInPartitioner } from './built-in-partitioner';
 import { RecordAccumulator, type AccumulatorConfig, type BatchCodec } from './record-accumulator';
 import { ProducerTopics, type PartitionState } from './topic-state';
 import type { RecordMetadata } from './types';
@@ -251,5 +252,32 @@ describe('RecordAccumulator batch growth (batchMaxSize)', () => {
     const sizes = capacities(ps('t', 0));
     expect(sizes[sizes.length - 1]).toBeGreaterThanOrEqual(20_000);
     expect(ps('t', 0).queue[ps('t', 0).queue.length - 1].recordCount).toBe(1);
+  });
+});
+
+// Regression: when the sticky partitioner moved on at a batch boundary, the batch the record had not fit
+// stayed open and waited for lingerMs before it was sent (Java closes it for appends: it is full).
+describe('RecordAccumulator with the sticky partitioner', () => {
+  it('makes a batch a record did not fit sendable at once, though the partitioner opened the next batch elsewhere', () => {
+    const topics = new ProducerTopics();
+    const t = topics.getOrCreate('t');
+    topics.setInfo(t, { name: 't', topicId: Buffer.alloc(16), partitions: [0, 1].map((partition) => ({ partition, leaderId: partition + 1, leaderEpoch: 0 })) });
+    let draw = 0;
+    const partitioner = new BuiltInPartitioner({ batchSize: 1024, adaptive: false, random: () => draw++ });
+    const acc = new RecordAccumulator({ ...config, lingerMs: 1000, bufferMemory: 1 << 20 }, { topics, partitioner, onProgress: () => undefined });
+    const [res, rej] = handlers();
+    const send = (): void => {
+      acc.append(t.partition(partitioner.partition(t.info!)), true, 1, null, value(100), null, res, rej, 1, 60000);
+    };
+    const first = partitioner.partition(t.info!);
+    const queue = t.partition(first).queue;
+    // the stay on `first` spans two batches; the sender takes the first one meanwhile, as it would
+    while (queue.length < 2) send();
+    acc.drain([first + 1], 1 << 20, 2, notMuted);
+    while (partitioner.partition(t.info!) === first) send();
+    // the switch came when a record did not fit the second batch, now alone in its queue: sendable
+    // now, not lingerMs (1000 ms) later
+    expect(queue).toHaveLength(1);
+    expect([...acc.ready(3).readyNodes]).toEqual([first + 1]);
   });
 });

@@ -8,33 +8,56 @@ export class BufferExhaustedError extends KafkaError {
 }
 
 /**
- * Java's BufferPool: bounds the bytes held in batches by bufferMemory. Buffers of exactly batchSize
- * are kept on a free list and reused (most batches are that size, and reuse spares the GC); other sizes
- * are allocated fresh and only counted. Allocation never blocks here: `tryAllocate` says no, and the
- * accumulator queues the append (in FIFO order) until `deallocate` makes room.
+ * Java's BufferPool: bounds the bytes held in batches by bufferMemory. Buffers of batchSize, and of the
+ * sizes the accumulator grows batches to (batchSize × 2^k up to batchMaxSize), are kept on free lists and
+ * reused (nearly every batch has one of those sizes, and reuse spares the GC); other sizes (a record
+ * larger than the batch) are allocated fresh and only counted. Allocation never blocks here:
+ * `tryAllocate` says no, and the accumulator queues the append (in FIFO order) until `deallocate` makes
+ * room.
  */
 export class BufferPool {
-  private readonly free: Buffer[] = [];
-  /** Memory not held by a batch and not on the free list. */
+  /** Free buffers by size. */
+  private readonly free = new Map<number, Buffer[]>();
+  private freeBytes = 0;
+  /** Memory not held by a batch and not on a free list. */
   private nonPooledAvailable: number;
   constructor(
     readonly totalMemory: number,
     readonly poolableSize: number,
     /** Called after memory came back, so queued appends can proceed. */
     private readonly onRelease: () => void = () => undefined,
+    /** The largest size kept for reuse (batchMaxSize); default poolableSize, Java's pool. */
+    private readonly maxPoolableSize: number = poolableSize,
   ) {
     this.nonPooledAvailable = totalMemory;
   }
 
-  /** Drops the free list, so a closed producer holds no batch memory. */
+  /** Drops the free lists, so a closed producer holds no batch memory. */
   close(): void {
-    this.nonPooledAvailable += this.free.length * this.poolableSize;
-    this.free.length = 0;
+    this.nonPooledAvailable += this.freeBytes;
+    this.freeBytes = 0;
+    this.free.clear();
   }
 
-  /** Bytes not in use by batches (free list included). */
+  /** Bytes not in use by batches (free lists included). */
   get availableMemory(): number {
-    return this.nonPooledAvailable + this.free.length * this.poolableSize;
+    return this.nonPooledAvailable + this.freeBytes;
+  }
+
+  /** batchSize × 2^k, up to maxPoolableSize. */
+  private isPoolable(size: number): boolean {
+    if (size < this.poolableSize || size > this.maxPoolableSize || size % this.poolableSize !== 0) return false;
+    const ratio = size / this.poolableSize;
+    return (ratio & (ratio - 1)) === 0;
+  }
+
+  /** Gives one free buffer back to the general budget (the largest first: it frees the most). */
+  private releaseOne(): void {
+    let largest = 0;
+    for (const [size, list] of this.free) if (list.length > 0 && size > largest) largest = size;
+    this.free.get(largest)!.pop();
+    this.freeBytes -= largest;
+    this.nonPooledAvailable += largest;
   }
 
   /** A buffer of `size` bytes, or null when the pool cannot give that much right now. */
@@ -42,13 +65,14 @@ export class BufferPool {
     if (size > this.totalMemory) {
       throw new BufferExhaustedError(`Attempt to allocate ${size} bytes, but there is a hard limit of ${this.totalMemory} on memory allocations (bufferMemory).`);
     }
-    if (size === this.poolableSize && this.free.length > 0) return this.free.pop()!;
-    if (this.availableMemory < size) return null;
-    // give pooled buffers back to the general budget until the request fits
-    while (this.nonPooledAvailable < size) {
-      this.free.pop();
-      this.nonPooledAvailable += this.poolableSize;
+    const list = this.free.get(size);
+    if (list !== undefined && list.length > 0) {
+      this.freeBytes -= size;
+      return list.pop()!;
     }
+    if (this.availableMemory < size) return null;
+    // give free buffers back to the general budget until the request fits
+    while (this.nonPooledAvailable < size) this.releaseOne();
     this.nonPooledAvailable -= size;
     // Each batch buffer needs its own ArrayBuffer to be reusable (see deallocate). allocUnsafe gives one
     // for sizes of at least half Node's allocation pool (8 KiB pool on Node 20) and is measurably
@@ -56,10 +80,17 @@ export class BufferPool {
     return size >= Buffer.poolSize >>> 1 ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size);
   }
 
-  /** Returns a batch's buffer; a buffer of exactly batchSize goes back on the free list for reuse. */
+  /** Returns a batch's buffer; one of a poolable size goes back on its free list for reuse. */
   deallocate(buffer: Buffer): void {
-    if (buffer.length === this.poolableSize && buffer.byteOffset === 0 && buffer.buffer.byteLength === this.poolableSize) this.free.push(buffer);
-    else this.nonPooledAvailable += buffer.length;
+    const size = buffer.length;
+    if (this.isPoolable(size) && buffer.byteOffset === 0 && buffer.buffer.byteLength === size) {
+      let list = this.free.get(size);
+      if (list === undefined) this.free.set(size, (list = []));
+      list.push(buffer);
+      this.freeBytes += size;
+    } else {
+      this.nonPooledAvailable += size;
+    }
     this.onRelease();
   }
 }

@@ -226,14 +226,28 @@ describe('RecordAccumulator batch growth (batchMaxSize)', () => {
     expect(ps('t', 0).queue.slice(0, -1).every((b) => b.isFull)).toBe(true);
   });
 
-  it('goes back to batchSize once the sender has taken every batch of the partition (it keeps up)', () => {
+  it('keeps the size of a batch that left full, halves it after one that left on lingerMs, never below batchSize', () => {
     const { acc, ps } = setup(growing, { t: [1] });
     const [res, rej] = handlers();
     for (let i = 0; i < 40; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
     expect(capacities(ps('t', 0))).toEqual([1024, 2048, 4096]);
-    for (let n = 0; n < 3; n++) acc.drain([1], 1 << 20, 100, notMuted);
-    expect(ps('t', 0).queue).toHaveLength(0);
-    acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 101, 60000);
+    const sendAll = (now: number): void => {
+      while (ps('t', 0).queue.length > 0) acc.drain([1], 1 << 20, now, notMuted);
+    };
+    sendAll(100); // the 4096-byte batch leaves on lingerMs, not full
+    acc.append(ps('t', 0), false, 101, null, value(100), null, res, rej, 101, 60000);
+    expect(capacities(ps('t', 0))).toEqual([2048]);
+    // this one fills up before it is sent: the next batch keeps its size
+    for (let i = 0; i < 18; i++) acc.append(ps('t', 0), false, 101, null, value(100), null, res, rej, 101, 60000);
+    expect(ps('t', 0).queue[0].isFull).toBe(true);
+    acc.drain([1], 1 << 20, 101, notMuted);
+    sendAll(200);
+    acc.append(ps('t', 0), false, 201, null, value(100), null, res, rej, 201, 60000);
+    expect(capacities(ps('t', 0))).toEqual([2048]);
+    for (const now of [300, 400]) {
+      sendAll(now);
+      acc.append(ps('t', 0), false, now + 1, null, value(100), null, res, rej, now + 1, 60000);
+    }
     expect(capacities(ps('t', 0))).toEqual([1024]);
   });
 

@@ -124,7 +124,7 @@ export class RecordAccumulator {
     this.onProgress = parts.onProgress;
     this.onBatchFailed = parts.onBatchFailed ?? (() => undefined);
     this.sequencer = parts.sequencer;
-    this.pool = new BufferPool(config.bufferMemory, config.batchSize, () => this.serveMemoryWaits(Date.now()));
+    this.pool = new BufferPool(config.bufferMemory, config.batchSize, () => this.serveMemoryWaits(Date.now()), config.batchMaxSize ?? config.batchSize);
     this.waitBudget = new WaitBudget(config.bufferMemory, () => this.pool.availableMemory);
     this.memoryWaits = new MemoryWaits(
       this.waitBudget,
@@ -235,7 +235,7 @@ export class RecordAccumulator {
     }
     if (sticky && this.partitioner !== undefined && this.partitioner.switchAtBatchBoundary(ps.topicState.info!, ps.partition)) return SWITCH_PARTITION;
     // A record bigger than the batch gets a batch of its own size, as in Java.
-    const size = Math.max(this.nextBatchSize(last), RecordBatchBuilder.estimateSize(key, value, headers));
+    const size = Math.max(this.nextBatchSize(ps, last), RecordBatchBuilder.estimateSize(key, value, headers));
     const buffer = this.pool.tryAllocate(size);
     if (buffer === null) return NO_MEMORY;
     // closing the old batch compresses it; a codec failure fails that batch alone
@@ -257,16 +257,20 @@ export class RecordAccumulator {
 
   /**
    * The size of a partition's next batch. `last` is the newest batch still in the partition's queue
-   * (undefined when the sender has taken every batch): a batch is needed while an earlier one still waits,
-   * so the partition produces faster than its batches leave, and fewer, larger batches (more records per
-   * request, less per-batch work on both sides) are what lets it catch up. Doubling from the last size
-   * grows quickly under a backlog and not at all without one: at low rates every batch is batchSize and
-   * leaves on lingerMs, exactly as in Java.
+   * (undefined when the sender has taken every batch). A batch needed while an earlier one still waits
+   * means the partition produces faster than its batches leave: fewer, larger batches (more records per
+   * request, less per-batch work on both sides) are what lets it catch up, so the new one gets twice the
+   * size of that one. With nothing queued, the size the last drained batch left behind
+   * (`PartitionState.batchCapacity`): kept when that batch left full, halved when it left on lingerMs.
+   * So a steady producer keeps its size, and one that slows down is back at batchSize within a few
+   * batches; at low rates every batch is batchSize and leaves on lingerMs, exactly as in Java.
    */
-  private nextBatchSize(last: ProducerBatch | undefined): number {
-    const max = this.config.batchMaxSize ?? this.config.batchSize;
-    if (last === undefined || max <= this.config.batchSize) return this.config.batchSize;
-    return Math.min(max, Math.max(this.config.batchSize, last.buffer.length * 2));
+  private nextBatchSize(ps: PartitionState, last: ProducerBatch | undefined): number {
+    const batchSize = this.config.batchSize;
+    const max = this.config.batchMaxSize ?? batchSize;
+    if (max <= batchSize) return batchSize;
+    const wanted = last !== undefined ? last.buffer.length * 2 : ps.batchCapacity;
+    return wanted <= batchSize ? batchSize : Math.min(max, wanted);
   }
 
   /**
@@ -392,6 +396,8 @@ export class RecordAccumulator {
           );
           continue;
         }
+        // before closing it (a closed batch reads as full): did it fill up, or leave on lingerMs?
+        const filled = first.isFull || first.state !== 'open' || ps.queue.length > 1;
         if (!this.closeBatch(first)) continue;
         const bytes = first.bytes!;
         if (ready.length > 0 && size + bytes.length > maxRequestSize) {
@@ -399,6 +405,7 @@ export class RecordAccumulator {
           break;
         }
         ps.queue.shift();
+        if (first.attempts === 0) ps.batchCapacity = filled ? first.buffer.length : first.buffer.length >>> 1;
         this.sequencer?.drained(first);
         first.drainedMs = nowMs;
         size += bytes.length;

@@ -38,6 +38,11 @@ export class PartitionState implements TopicPartition {
    * newer of the partition is drained, so a retry that fails again cannot be overtaken by its successors.
    */
   retriesInFlight = 0;
+  /**
+   * The size the next batch opened with nothing queued gets (0: batchSize), left by the last drained
+   * batch: its own size if it left full, half of it if it left on lingerMs (RecordAccumulator.nextBatchSize).
+   */
+  batchCapacity = 0;
 
   // Idempotence (TransactionManager); unused without it.
   /** Sequence the next new batch gets. */

@@ -23,7 +23,7 @@ const peers = {
 };
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.generated.ts', '.kafka/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.generated.ts', '.kafka/**', '.bench-build/**', '.node24/**', 'bench/peers/node_modules/**', 'test/nest12/node_modules/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -51,6 +51,15 @@ module.exports = tseslint.config(
   {
     files: ['apps/**/*.ts'],
     rules: restrict([noTesting, peers, { group: ['@app/kafka-producer/*', '**/libs/**', '@app/nestjs-kafka-producer/*/**'], message: 'apps use only the public entry points: @app/kafka-producer, @app/nestjs-kafka-producer and its entry points (/microservices, /health, /testing)' }]),
+  },
+  {
+    // the benchmark's peer drivers: plain Node scripts (CommonJS and ESM) that load the peer clients
+    files: ['bench/peers/**/*.js', 'bench/peers/**/*.mjs'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { Buffer: 'readonly', process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', __dirname: 'readonly', __filename: 'readonly', require: 'readonly', module: 'writable', exports: 'writable', URL: 'readonly', performance: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   { files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'libs/kafka-testing/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

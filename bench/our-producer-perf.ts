@@ -55,6 +55,8 @@ export interface OurPerfResult extends Omit<DriverResult, 'latencyMs'> {
   /** process.hrtime in microseconds at the start and end of the timed section (the clock of .cpuprofile files). */
   windowUs: { start: number; end: number };
   config: Record<string, unknown>;
+  /** From producer.metrics() just before close(): how the records were batched. */
+  producerMetrics: { batchSizeAvg: number; recordsPerRequestAvg: number; recordQueueTimeAvgMs: number; requestLatencyAvgMs: number };
 }
 
 interface Args {
@@ -254,6 +256,13 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const o = args.mode === 'latency' ? await latency(producer, args, payloads, latencies, latencyCount) : await throughput(producer, args, payloads, latencies, latencyCount);
   await producer.flush();
+  const m = producer.metrics();
+  const producerMetrics = {
+    batchSizeAvg: m['batch-size-avg'],
+    recordsPerRequestAvg: m['records-per-request-avg'],
+    recordQueueTimeAvgMs: m['record-queue-time-avg'],
+    requestLatencyAvgMs: m['request-latency-avg'],
+  };
   await producer.close();
   // the handlers of the last records run as microtasks after their promises settle
   await new Promise<void>((resolve) => setImmediate(resolve));
@@ -300,9 +309,10 @@ async function main(): Promise<void> {
     eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     windowUs: { start: Number(hr0 / 1000n), end: Number(hr1 / 1000n) },
     config: { ...config, maxOutstanding: args.maxOutstanding, payloads: payloads.length, latencyEvery: args.latencyEvery },
+    producerMetrics,
   };
   process.stderr.write(
-    `ours: ${acked} records acked (${failed} failed) in ${(elapsedMs / 1000).toFixed(2)} s: ${result.recordsPerSec.toFixed(0)} records/s, ${result.mbPerSec.toFixed(2)} MB/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms\n`,
+    `ours: ${acked} records acked (${failed} failed) in ${(elapsedMs / 1000).toFixed(2)} s: ${result.recordsPerSec.toFixed(0)} records/s, ${result.mbPerSec.toFixed(2)} MB/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms, batch ${Math.round(producerMetrics.batchSizeAvg)} B avg, ${Math.round(producerMetrics.recordsPerRequestAvg)} records/request, request latency ${producerMetrics.requestLatencyAvgMs.toFixed(1)} ms avg\n`,
   );
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   if (failed > 0) process.exitCode = 2;

@@ -10,6 +10,7 @@ import { runJavaToolOrThrow } from '../libs/kafka-testing/src';
 import { encodeRequest, parseEndpoint, roundTrip } from '../libs/kafka-testing/src/probe';
 
 const CREATE_TOPICS = 19;
+const DELETE_TOPICS = 20;
 const TOPIC_ALREADY_EXISTS = 36;
 
 export interface BenchTopic {
@@ -46,6 +47,31 @@ export async function createTopics(cluster: KafkaClusterBase, topics: readonly B
     }
   }
   for (const t of topics) await cluster.waitForTopic(t.name, t.partitions);
+}
+
+/**
+ * Deletes the topics (DeleteTopics v3), so that a long run's logs do not pile up: the benchmark's broker
+ * keeps its logs in memory (tmpfs) to take the disk's noise out of the clients' figures.
+ */
+export async function deleteTopics(cluster: KafkaClusterBase, names: readonly string[]): Promise<void> {
+  const endpoint = parseEndpoint(cluster.bootstrapServers[0]);
+  for (let i = 0; i < names.length; i += 50) {
+    const chunk = names.slice(i, i + 50);
+    const correlationId = 1 + i;
+    const frame = encodeRequest(DELETE_TOPICS, 3, correlationId, (w) => {
+      w.int32(chunk.length);
+      for (const name of chunk) w.string(name);
+      w.int32(30_000);
+    });
+    const r = await roundTrip(endpoint, frame, correlationId, 60_000);
+    r.int32(); // throttle_time_ms
+    const n = r.int32();
+    for (let j = 0; j < n; j++) {
+      const name = r.string();
+      const errorCode = r.int16();
+      if (errorCode !== 0) throw new Error(`DeleteTopics ${name}: error ${errorCode}`);
+    }
+  }
 }
 
 /** Sum of end offsets per topic, from Java's GetOffsetShell (`topic:partition:offset` per line). */

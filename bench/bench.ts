@@ -479,6 +479,7 @@ function summarize(
           p99: median(ls.map((l) => l.result.latencyMs!.p99)),
           p999: median(ls.map((l) => l.result.latencyMs!.p999)),
           rate: ls[0].rate,
+          achieved: Math.round(median(ls.map((l) => l.result.recordsPerSec))),
         };
       };
       const rps = ms.map((m) => m.result.recordsPerSec);

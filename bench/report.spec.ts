@@ -280,6 +280,16 @@ describe('renderMarkdown', () => {
     expect(rd?.slice(2)).toEqual(Array(8).fill('—'));
   });
 
+  it('marks a latency rate the client could not keep up with by the rate it achieved', () => {
+    const results = load();
+    const run = results.runs.find((r) => r.client === 'kafkajs' && r.scenario.recordSize === 100 && r.scenario.keyed === false && r.scenario.acks === 'all' && r.scenario.compression === 'none' && r.scenario.partitions === 12)!;
+    run.latencyMs.halfMax = { ...run.latencyMs.halfMax!, rate: 46_000, achieved: 7_800 };
+    run.latencyMs.lowRate = { ...run.latencyMs.lowRate!, rate: 500, achieved: 499 };
+    const row = mdTable(renderMarkdown(results), 'Latency').find((r) => r[0] === '100 B, base' && r[1] === 'kafkajs')!;
+    expect(row[2]).toBe('500');
+    expect(row[6]).toBe('46.0k (did 7.80k)');
+  });
+
   it('has a resources cell per variant and scenario: CPU-s per million records, peak RSS, and the event-loop delay where it was measured', () => {
     const table = mdTable(markdown, 'Resources');
     expect(table[0]).toEqual(['Scenario', ...VARIANTS]);

@@ -13,8 +13,10 @@ export interface LatencySummary {
   p50: number;
   p99: number;
   p999: number;
-  /** The rate the sends were started at (records/s). */
+  /** The rate the sends were scheduled at (records/s). */
   rate: number;
+  /** The rate the client actually completed them at (median); well below `rate`, it could not keep up. */
+  achieved?: number;
 }
 
 /**

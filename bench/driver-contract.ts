@@ -53,7 +53,10 @@ export interface DriverResult {
   cpuUserSec: number;
   cpuSystemSec: number;
   maxRssKb: number;
-  /** Node clients only (perf_hooks.monitorEventLoopDelay over the timed section), else null. */
+  /**
+   * Node clients only, else null: the p99 of how late the event loop ran a 1 ms timer over the timed
+   * section (`monitorEventLoopDelay({ resolution: 1 })` records tick intervals, so 1 ms is subtracted).
+   */
   eventLoopDelayP99Ms: number | null;
 }
 

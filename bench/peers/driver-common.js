@@ -125,8 +125,9 @@ function startTimer() {
 
 function errorMessage(e) {
   if (e instanceof Error) {
-    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
-    return `${e.name}: ${e.message}${cause}`;
+    // @platformatic/kafka wraps the per-destination errors in an AggregateError ("Producing messages failed.")
+    const inner = Array.isArray(e.errors) && e.errors.length > 0 ? e.errors[0] : e.cause;
+    return inner instanceof Error ? `${e.name}: ${e.message}: ${errorMessage(inner)}` : `${e.name}: ${e.message}`;
   }
   return String(e);
 }

@@ -34,6 +34,8 @@ const BENCH_DIR = __dirname;
 const REPO_ROOT = path.resolve(BENCH_DIR, '..');
 const PEERS_DIR = path.join(BENCH_DIR, 'peers');
 const RUN_TIMEOUT_MS = 5 * 60_000;
+/** A latency run lasts its window (seconds) plus the client's drain; beyond this the client is stuck. */
+const LATENCY_RUN_TIMEOUT_MS = 90_000;
 const UNAVAILABLE_EXIT = 3;
 
 /** Our defaults, which the Java variant "batch like ours" is given. */
@@ -92,7 +94,8 @@ const contractArgs = (ctx: Context, p: RunParams): string[] => [
 ];
 
 async function runDriver(label: string, command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Outcome> {
-  const r = await runProcess(command, args, { timeoutMs: RUN_TIMEOUT_MS, cwd: REPO_ROOT, env: env === undefined ? undefined : { ...process.env, ...env } });
+  const latency = args.includes('latency');
+  const r = await runProcess(command, args, { timeoutMs: latency ? LATENCY_RUN_TIMEOUT_MS : RUN_TIMEOUT_MS, cwd: REPO_ROOT, env: env === undefined ? undefined : { ...process.env, ...env } });
   if (r.code === UNAVAILABLE_EXIT) {
     const line = r.stdout.trimEnd().split('\n').pop() ?? '';
     return { unavailable: line.startsWith('UNAVAILABLE ') ? line.slice('UNAVAILABLE '.length) : `exit ${UNAVAILABLE_EXIT}` };
@@ -285,6 +288,17 @@ function median(values: readonly number[]): number {
 
 const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]);
 
+/** A run that fails or hangs is recorded as such (its reason shown as n/a), and the benchmark goes on. */
+async function attempt(v: Variant, run: () => Promise<Outcome>): Promise<Outcome> {
+  try {
+    return await run();
+  } catch (e) {
+    const first = (e as Error).message.split('\n').find((l) => /timed out|failed|error/i.test(l)) ?? (e as Error).message.split('\n')[0];
+    log(`  ${v.key} failed: ${(e as Error).message.split('\n').slice(0, 3).join(' | ')}`);
+    return { unavailable: `the run failed: ${first.trim().slice(0, 200)}` };
+  }
+}
+
 /** /dev/shm when it has room for the largest block of runs (a few GiB), else the default temp dir. */
 function brokerDir(): string | undefined {
   try {
@@ -371,7 +385,7 @@ async function main(): Promise<void> {
         for (const [i, v] of runnable.entries()) {
           const records = recordsFor(scenario, options.mode);
           log(`${scenarioLabel(scenario)} × ${fmt(records)}, rep ${rep + 1}/${options.reps}: ${v.key}`);
-          const out = await v.run({ scenario, topic: topics[i].name, mode: 'throughput', records });
+          const out = await attempt(v, () => v.run({ scenario, topic: topics[i].name, mode: 'throughput', records }));
           if ('unavailable' in out) {
             log(`  unavailable: ${out.unavailable}`);
             unavailable.set(key(v, scenario), out.unavailable);
@@ -387,6 +401,8 @@ async function main(): Promise<void> {
 
     // ---- latency of awaited single sends, base scenarios
     const latencyRuns: Array<Measured & { which: 'lowRate' | 'halfMax'; rate: number }> = [];
+    // the throughput figures are kept even if what follows fails
+    await write(summarize(options, measured, latencyRuns, unavailable, { started, loadAvg1AtStart, kafka: cluster.jars.version }), options.outDir, false);
     if (options.latency) {
       for (let rep = 0; rep < options.reps; rep++) {
         for (const [si, scenario] of options.scenarios.filter(isBase).entries()) {
@@ -406,7 +422,7 @@ async function main(): Promise<void> {
           const block: Array<Measured & { which: 'lowRate' | 'halfMax'; rate: number }> = [];
           for (const [i, x] of plan.entries()) {
             log(`${scenarioLabel(scenario)} latency at ${fmt(x.rate)}/s (${x.which}), rep ${rep + 1}/${options.reps}: ${x.v.key}`);
-            const out = await x.v.run({ scenario, topic: topics[i].name, mode: 'latency', records: 0, rate: x.rate, durationMs: options.latencyDurationMs });
+            const out = await attempt(x.v, () => x.v.run({ scenario, topic: topics[i].name, mode: 'latency', records: 0, rate: x.rate, durationMs: options.latencyDurationMs }));
             if ('unavailable' in out) {
               log(`  unavailable: ${out.unavailable}`);
               continue;
@@ -516,7 +532,7 @@ function summarize(
   };
 }
 
-async function write(results: BenchResults, outDir: string): Promise<void> {
+async function write(results: BenchResults, outDir: string, print = true): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
   const date = results.generatedAt.slice(0, 10);
@@ -528,6 +544,7 @@ async function write(results: BenchResults, outDir: string): Promise<void> {
   fs.writeFileSync(path.join(outDir, `${prefix}.md`), report.renderMarkdown(results));
   fs.writeFileSync(path.join(outDir, results.mode === 'quick' ? 'throughput-quick.svg' : 'throughput.svg'), report.renderThroughputSvg(results));
   fs.writeFileSync(path.join(outDir, results.mode === 'quick' ? 'latency-quick.svg' : 'latency.svg'), report.renderLatencySvg(results));
+  if (!print) return;
   process.stdout.write(`${report.renderMarkdown(results)}\n`);
   log(`wrote ${files.join(', ')} and ${prefix}.md in ${results.durationSec} s`);
 }

@@ -13,7 +13,8 @@
  *   throughput (its batching API, several calls in flight, no flush per message).
  * - latency: one record per call, each call awaited on its own (its delivery report), calls started on a
  *   fixed schedule of R per second for D ms (a late schedule is caught up, not skipped); every record's
- *   send → acknowledgement time is a sample.
+ *   send → acknowledgement time is a sample. No call is started after D ms: a client that cannot keep
+ *   up sends fewer records (its achieved rate says so) rather than queueing for minutes.
  * - Timed from just before the first send (connecting and the first metadata fetch included, as Java's
  *   ProducerPerformance times it) until the client has closed.
  * - Progress goes to stderr; the last line of stdout is `RESULT <DriverResult as JSON>`. Exit code 0 even

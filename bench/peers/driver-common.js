@@ -173,7 +173,7 @@ async function runThroughput(numRecords, perCall, inFlight, sendCall) {
 /**
  * Latency: record i's call is started at t0 + i/rate (a late timer starts every call that is due, so the
  * schedule catches up instead of skipping), each call awaited on its own; a sample is the time from its
- * call to its acknowledgement.
+ * call to its acknowledgement. No call is started after durationMs (bench/driver-contract.ts).
  */
 function runLatency(rate, durationMs, sendOne) {
   const total = Math.floor((rate * durationMs) / 1000);
@@ -192,8 +192,12 @@ function runLatency(rate, durationMs, sendOne) {
     }
     const base = performance.now();
     let next = 0;
+    // calls still owed when the window ends are not started: a client that cannot keep up would
+    // otherwise run (and queue) for minutes; what was started is what counts
+    let limit = total;
+    const finish = () => resolve({ records: limit, acked, failed, firstError, latency: percentiles(samples.subarray(0, sampleCount)), maxLagMs });
     const done = () => {
-      if (++settled === total) resolve({ records: total, acked, failed, firstError, latency: percentiles(samples.subarray(0, sampleCount)), maxLagMs });
+      if (++settled === limit) finish();
     };
     const start = (i) => {
       const t = performance.now();
@@ -218,6 +222,11 @@ function runLatency(rate, durationMs, sendOne) {
     };
     const tick = () => {
       const now = performance.now();
+      if (now - base >= durationMs && next < limit) {
+        limit = next;
+        if (settled === limit) finish();
+        return;
+      }
       while (next < total && base + next * intervalMs <= now) {
         maxLagMs = Math.max(maxLagMs, now - (base + next * intervalMs));
         start(next++);

@@ -344,8 +344,9 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
       for (const p of cluster.proxies) p.events.length = 0;
       const rules = dropSomeProduceResponses();
       const logger = collectingLogger();
-      // Small batches, so a few thousand records make many Produce requests and the in-flight window fills.
-      const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, batchSize: 1024, logger, ...options });
+      // Small batches, so a few thousand records make many Produce requests and the in-flight window fills;
+      // the drop rules count Produce responses, so batches must not grow under the backlog (batchMaxSize).
+      const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, batchSize: 1024, batchMaxSize: 1024, logger, ...options });
       const workload = new Workload(producer, topic);
       try {
         for (let i = 0; i < 4000; i++) {

@@ -18,13 +18,38 @@ export interface BenchTopic {
   partitions: number;
 }
 
-/** Creates the topics (RF 1) in batches of 50 and waits until every broker knows them. */
-export async function createTopics(cluster: KafkaClusterBase, topics: readonly BenchTopic[]): Promise<void> {
+/** The Writer and Reader types the harness probe hands out. */
+type RequestWriter = Parameters<Parameters<typeof encodeRequest>[3]>[0];
+type ResponseReader = Awaited<ReturnType<typeof roundTrip>>;
+
+/**
+ * Sends one topic-admin request per 50 items; the responses of both APIs used here start with
+ * throttle_time_ms and an array of per-topic results, which `result` reads one by one.
+ */
+async function perTopicRequests<T>(
+  cluster: KafkaClusterBase,
+  items: readonly T[],
+  api: { key: number; version: number },
+  body: (w: RequestWriter, chunk: readonly T[]) => void,
+  result: (r: ResponseReader) => void,
+): Promise<void> {
   const endpoint = parseEndpoint(cluster.bootstrapServers[0]);
-  for (let i = 0; i < topics.length; i += 50) {
-    const chunk = topics.slice(i, i + 50);
+  for (let i = 0; i < items.length; i += 50) {
+    const chunk = items.slice(i, i + 50);
     const correlationId = 1 + i;
-    const frame = encodeRequest(CREATE_TOPICS, 4, correlationId, (w) => {
+    const r = await roundTrip(endpoint, encodeRequest(api.key, api.version, correlationId, (w) => body(w, chunk)), correlationId, 60_000);
+    r.int32(); // throttle_time_ms
+    for (let n = r.int32(); n > 0; n--) result(r);
+  }
+}
+
+/** Creates the topics (RF 1) with CreateTopics v4 and waits until every broker knows them. */
+export async function createTopics(cluster: KafkaClusterBase, topics: readonly BenchTopic[]): Promise<void> {
+  await perTopicRequests(
+    cluster,
+    topics,
+    { key: CREATE_TOPICS, version: 4 },
+    (w, chunk) => {
       w.int32(chunk.length);
       for (const t of chunk) {
         w.string(t.name);
@@ -35,17 +60,14 @@ export async function createTopics(cluster: KafkaClusterBase, topics: readonly B
       }
       w.int32(30_000); // timeout_ms
       w.bool(false); // validate_only
-    });
-    const r = await roundTrip(endpoint, frame, correlationId, 60_000);
-    r.int32(); // throttle_time_ms
-    const n = r.int32();
-    for (let j = 0; j < n; j++) {
+    },
+    (r) => {
       const name = r.string();
       const errorCode = r.int16();
       const message = r.nullableString();
       if (errorCode !== 0 && errorCode !== TOPIC_ALREADY_EXISTS) throw new Error(`CreateTopics ${name}: error ${errorCode}${message === null ? '' : ` (${message})`}`);
-    }
-  }
+    },
+  );
   for (const t of topics) await cluster.waitForTopic(t.name, t.partitions);
 }
 
@@ -54,24 +76,21 @@ export async function createTopics(cluster: KafkaClusterBase, topics: readonly B
  * keeps its logs in memory (tmpfs) to take the disk's noise out of the clients' figures.
  */
 export async function deleteTopics(cluster: KafkaClusterBase, names: readonly string[]): Promise<void> {
-  const endpoint = parseEndpoint(cluster.bootstrapServers[0]);
-  for (let i = 0; i < names.length; i += 50) {
-    const chunk = names.slice(i, i + 50);
-    const correlationId = 1 + i;
-    const frame = encodeRequest(DELETE_TOPICS, 3, correlationId, (w) => {
+  await perTopicRequests(
+    cluster,
+    names,
+    { key: DELETE_TOPICS, version: 3 },
+    (w, chunk) => {
       w.int32(chunk.length);
       for (const name of chunk) w.string(name);
-      w.int32(30_000);
-    });
-    const r = await roundTrip(endpoint, frame, correlationId, 60_000);
-    r.int32(); // throttle_time_ms
-    const n = r.int32();
-    for (let j = 0; j < n; j++) {
+      w.int32(30_000); // timeout_ms
+    },
+    (r) => {
       const name = r.string();
       const errorCode = r.int16();
       if (errorCode !== 0) throw new Error(`DeleteTopics ${name}: error ${errorCode}`);
-    }
-  }
+    },
+  );
 }
 
 /** Sum of end offsets per topic, from Java's GetOffsetShell (`topic:partition:offset` per line). */

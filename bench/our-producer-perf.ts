@@ -34,21 +34,9 @@ type Options = ProducerOptions<Buffer | null, Buffer>;
 
 /** The contract's DriverResult, plus what producer-bench.ts reads. */
 export interface OurPerfResult extends Omit<DriverResult, 'latencyMs'> {
-  records: number;
   recordSize: number;
-  acked: number;
-  failed: number;
-  firstError: string | null;
-  elapsedMs: number;
-  recordsPerSec: number;
-  /** MiB/s of value bytes: the same unit as ProducerPerformance's "MB/sec". */
-  mbPerSec: number;
+  /** Every `--latency-every`-th record in throughput mode, every record in latency mode. */
   latencyMs: { samples: number; avg: number; p50: number; p95: number; p99: number; p999: number; max: number };
-  /** process.resourceUsage().maxRSS at the end, in KiB (whole process, ts-node included). */
-  maxRssKb: number;
-  /** process.cpuUsage() over the timed section, in seconds. */
-  cpuUserSec: number;
-  cpuSystemSec: number;
   /** The whole process (start-up and transpilation included), for reference. */
   processCpuSec: number;
   eventLoopDelayMs: { p50: number; p99: number; max: number };

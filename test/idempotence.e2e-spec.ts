@@ -211,6 +211,15 @@ function failureSummary(outcomes: readonly Outcome[]): Record<string, number> {
   return out;
 }
 
+/** An error with its cause chain, for the report of a failed run. */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 5; e = e.cause as typeof e, depth++) {
+    parts.push(`${e.code ?? 'untyped'}: ${e.message ?? String(e)}`);
+  }
+  return parts.join(' <- caused by ');
+}
+
 /** Keeps the producer's warnings for the report instead of flooding the test output. */
 function collectingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -344,9 +353,10 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
       for (const p of cluster.proxies) p.events.length = 0;
       const rules = dropSomeProduceResponses();
       const logger = collectingLogger();
-      // Small batches, so a few thousand records make many Produce requests and the in-flight window fills;
-      // the drop rules count Produce responses, so batches must not grow under the backlog (batchMaxSize).
-      const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, batchSize: 1024, batchMaxSize: 1024, logger, ...options });
+      // Small batches (some 30 records), so a few thousand records make many Produce requests (the rules need
+      // 20 on node 1) and the in-flight window fills; the drop rules count Produce responses, so batches must
+      // not grow under the backlog (batchMaxSize).
+      const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, batchSize: 512, batchMaxSize: 512, logger, ...options });
       const workload = new Workload(producer, topic);
       try {
         for (let i = 0; i < 4000; i++) {
@@ -366,7 +376,12 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
           `order violations ${check.orderViolations} (send order ${check.sendOrderViolations}), offset mismatches ${check.offsetMismatches}; responses dropped ${drops.length} ` +
           `(other requests in flight on the connection at each drop: ${drops.map((d) => d.inFlight).join(',')})`,
       );
-      if (check.failed > 0) console.log(`failures: ${JSON.stringify(failureSummary(workload.outcomes))}`);
+      if (check.failed > 0) {
+        console.log(`failures: ${JSON.stringify(failureSummary(workload.outcomes))}`);
+        console.log(`first failure: ${describeError(workload.outcomes.find((o) => o.state === 'failed')?.error)}`);
+        console.log(`producer warnings (${Math.min(40, logger.lines.length)} of ${logger.lines.length}):\n${logger.lines.slice(0, 40).join('\n')}`);
+        console.log(`proxy events: ${JSON.stringify(cluster.proxies.map((p) => p.events.slice(0, 40)))}`);
+      }
       if (options.enableIdempotence !== false && check.lost + check.duplicates + check.orderViolations + check.sendOrderViolations + check.offsetMismatches + check.foreign > 0) {
         const dir = await keepEvidence(prefix, topic, check, workload.outcomes, { drops, warnings: logger.lines.slice(0, 200) });
         console.log(`evidence in ${dir}:\n${check.examples.join('\n')}`);

@@ -8,6 +8,9 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   roots: ['<rootDir>/test'],
   testRegex: '.*\\.e2e-spec\\.ts$',
+  // Every failure again at the very end of the run (the default repeats them only past 20 suites), so a
+  // log that keeps only its tail still says what failed.
+  reporters: [['default', { summaryThreshold: 0 }]],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
   moduleNameMapper: {
     '^@app/kafka-producer(|/.*)$': '<rootDir>/libs/kafka-producer/src$1',

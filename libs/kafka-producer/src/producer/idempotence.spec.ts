@@ -63,6 +63,29 @@ describe('the idempotent producer (on by default)', () => {
     expect(cluster.produceRequests()[0].seq).toBeGreaterThan(init[2].seq);
   });
 
+  it('retries InitProducerId even when its backoff ends early by the wall clock (timers run on a cached clock; the clock may step back)', async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    cluster.scriptApi('InitProducerId', 14); // COORDINATOR_LOAD_IN_PROGRESS, as a fresh cluster answers
+    const hold = cluster.hold({ api: 'InitProducerId' });
+    const realNow = Date.now.bind(Date);
+    let behindMs = 0;
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() - behindMs);
+    try {
+      const producer = producerOn(cluster, { lingerMs: 0, retryBackoffMs: 30, requestTimeoutMs: 2000, deliveryTimeoutMs: 5000 });
+      const sent = producer.send({ topic: 'orders', value: 'a' });
+      await hold.waitForHeld(1);
+      hold.release();
+      await new Promise((resolve) => setImmediate(resolve));
+      // the failure was handled and its backoff measured; now the wall clock steps back by more than the
+      // backoff, so whatever wakes up after 30 ms finds the backoff not yet over by Date.now()
+      behindMs = 200;
+      await sent;
+      expect(cluster.requestsOf('InitProducerId')).toHaveLength(2);
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
   it('a batch written by the broker whose answer was lost is retried with the same sequence and is in the log once', async () => {
     const cluster = new ScriptedCluster({ topics: { orders: 1 } });
     const producer = producerOn(cluster, { lingerMs: 0, retryBackoffMs: 5 });

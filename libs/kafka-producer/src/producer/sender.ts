@@ -130,15 +130,16 @@ export class Sender {
     this.metadata.maybeRefreshForAge(now, this.hasMetadataWaiters);
     for (const batch of this.accumulator.expireQueued(now)) this.accumulator.fail(batch, this.deliveryTimeout(batch, now));
     this.expireInFlight(now);
+    let producerIdRetryMs = Number.POSITIVE_INFINITY;
     if (this.tm !== undefined) {
       this.tm.maybeResolveSequences();
-      this.tm.maybeRequestProducerId(now);
+      producerIdRetryMs = this.tm.maybeRequestProducerId(now);
     }
 
     const { readyNodes, nextReadyCheckDelayMs, unknownLeaderTopics } = this.accumulator.ready(now);
     if (unknownLeaderTopics.size > 0) this.metadata.requestUpdate();
 
-    let next = Math.min(nextReadyCheckDelayMs, Math.max(this.accumulator.nextExpiryMs() - now, 0), this.metadata.nextRefreshDelayMs(now));
+    let next = Math.min(nextReadyCheckDelayMs, Math.max(this.accumulator.nextExpiryMs() - now, 0), this.metadata.nextRefreshDelayMs(now), producerIdRetryMs);
     if (this.inFlightBatches.size > 0 && Number.isFinite(this.nextInFlightExpiryCheck)) next = Math.min(next, Math.max(this.nextInFlightExpiryCheck - now, 1));
     const sendable = new Map<number, NodeConnection>();
     for (const nodeId of readyNodes) {

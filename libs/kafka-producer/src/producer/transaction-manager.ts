@@ -92,7 +92,6 @@ export class TransactionManager implements BatchSequencer {
   private idFailures = 0;
   /** Why the transaction being aborted is aborted; null for the application's own abortTransaction(). */
   private abortReason: Error | null = null;
-  private idRetryTimer: NodeJS.Timeout | null = null;
   /** A blocking call under way (Java's pending result): calling it again waits for the same outcome. */
   private pending: { readonly call: string; readonly work: Promise<void> } | null = null;
   /** Something of this transaction reached a broker (a partition added, a batch sent, offsets sent). */
@@ -384,16 +383,20 @@ export class TransactionManager implements BatchSequencer {
 
   close(): void {
     this.closed = true;
-    if (this.idRetryTimer !== null) clearTimeout(this.idRetryTimer);
     this.requests.close();
   }
 
   // ---------------------------------------------------------------- producer id (idempotent producer)
 
-  /** Sender pass: an idempotent producer without an id asks for one (to any broker); nothing drains meanwhile. */
-  maybeRequestProducerId(now: number): void {
-    if (this.isTransactional || this.producerId >= 0n || this.idRequest !== null || this.fatalError !== null || this.closed) return;
-    if (now < this.idRetryAt) return;
+  /**
+   * Sender pass: an idempotent producer without an id asks for one (to any broker); nothing drains meanwhile.
+   * Returns how long until it wants another pass (its retry backoff), so the sender's own timer covers the
+   * retry: a timer of ours could fire before Date.now() reaches the backoff's end (libuv's cached clock, a
+   * clock step) and then nothing would wake the sender again.
+   */
+  maybeRequestProducerId(now: number): number {
+    if (this.isTransactional || this.producerId >= 0n || this.idRequest !== null || this.fatalError !== null || this.closed) return Number.POSITIVE_INFINITY;
+    if (now < this.idRetryAt) return this.idRetryAt - now;
     this.idRequest = this.requests
       .initProducerId(null, null)
       .then(
@@ -413,16 +416,13 @@ export class TransactionManager implements BatchSequencer {
           if (this.idFailures >= 5) this.parts.logger.warn(`InitProducerId failed ${this.idFailures} times; retrying: ${error.message}`, { error });
           else this.parts.logger.debug(`InitProducerId failed; retrying: ${error.message}`, { error });
           this.idRetryAt = Date.now() + Math.max(this.config.retryBackoffMs, 1);
-          this.idRetryTimer = setTimeout(() => {
-            this.idRetryTimer = null;
-            this.parts.wakeSender();
-          }, Math.max(this.config.retryBackoffMs, 1));
         },
       )
       .finally(() => {
         this.idRequest = null;
         this.parts.wakeSender();
       });
+    return Number.POSITIVE_INFINITY;
   }
 
   private setProducerIdAndEpoch(producerId: bigint, producerEpoch: number): void {

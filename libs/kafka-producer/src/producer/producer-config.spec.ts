@@ -59,10 +59,11 @@ describe('batchMaxSize (batch growth under backlog)', () => {
     throw new Error('the configuration was accepted');
   };
 
-  it('defaults to 256 KiB, but never above maxRequestSize nor below batchSize', () => {
-    expect(resolve({}).batchMaxSize).toBe(262144);
+  it('defaults to 1 MiB (the default maxRequestSize), but never above maxRequestSize nor below batchSize', () => {
+    expect(resolve({}).batchMaxSize).toBe(1_048_576);
     expect(resolve({ maxRequestSize: 100_000 }).batchMaxSize).toBe(100_000);
-    expect(resolve({ batchSize: 1_048_576 }).batchMaxSize).toBe(1_048_576);
+    expect(resolve({ maxRequestSize: 4_194_304 }).batchMaxSize).toBe(1_048_576);
+    expect(resolve({ batchSize: 2_097_152, maxRequestSize: 4_194_304 }).batchMaxSize).toBe(2_097_152);
   });
 
   it('takes an explicit value between batchSize and maxRequestSize; equal to batchSize turns growth off', () => {

@@ -21,7 +21,8 @@ export interface ProducerConfig<K = unknown, V = unknown> {
    * How large a partition's batches may grow while its queue backs up (in the spirit of KIP-782's
    * `batch.max.size`): a new batch opened while the partition's previous one is still waiting to be sent
    * gets twice that one's size, up to this; once the sender keeps up, batches are `batchSize` again.
-   * Default 262144, at most `maxRequestSize`; equal to `batchSize` turns the growth off (Java's behaviour).
+   * Default 1048576 (1 MiB, the default `maxRequestSize`), at most `maxRequestSize`; equal to `batchSize`
+   * turns the growth off (Java's behaviour).
    */
   batchMaxSize?: number;
   bufferMemory?: number;
@@ -113,7 +114,7 @@ export const PRODUCER_DEFAULTS = {
   acks: -1,
   lingerMs: 5,
   batchSize: 16384,
-  batchMaxSize: 262144,
+  batchMaxSize: 1048576,
   bufferMemory: 33554432,
   maxBlockMs: 60000,
   requestTimeoutMs: 30000,

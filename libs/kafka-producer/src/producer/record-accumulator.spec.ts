@@ -258,6 +258,35 @@ describe('RecordAccumulator batch growth (batchMaxSize)', () => {
     expect(new Set(capacities(ps('t', 0)))).toEqual(new Set([1024]));
   });
 
+  it('opens a batch of batchSize instead of waiting when memory has room for that but not for the grown size', () => {
+    // 8 KiB of memory: 1 + 2 + 4 KiB grown batches leave 1 KiB, too little for the 8 KiB the next would get
+    const { acc, ps } = setup({ ...growing, bufferMemory: 8192 }, { t: [1] });
+    const [res, rej, out] = handlers();
+    for (let i = 0; i < 200 && ps('t', 0).queue.length < 4; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
+    expect(capacities(ps('t', 0))).toEqual([1024, 2048, 4096, 1024]);
+    expect(acc.pool.availableMemory).toBe(0);
+    expect(out.errors).toEqual([]);
+  });
+
+  it('stops growing a partition below a grown batch the broker refused as too large (MESSAGE_TOO_LARGE, then split)', () => {
+    const { acc, ps } = setup(growing, { t: [1] });
+    const [res, rej] = handlers();
+    for (let i = 0; i < 300; i++) acc.append(ps('t', 0), false, 1, null, value(100), null, res, rej, 1, 60000);
+    let refused: ProducerBatch | undefined;
+    while (refused === undefined) {
+      const b = acc.drain([1], 1 << 20, 1, notMuted).get(1)![0];
+      if (b.buffer.length === 8192) refused = b;
+      else acc.complete(b, 0n, -1);
+    }
+    acc.splitAndReenqueue(refused);
+    // a fresh backlog: growth now stops at 4 KiB
+    while (ps('t', 0).queue.length > 0) for (const b of acc.drain([1], 1 << 20, 2, notMuted).get(1) ?? []) acc.complete(b, 0n, -1);
+    for (let i = 0; i < 300; i++) acc.append(ps('t', 0), false, 3, null, value(100), null, res, rej, 3, 60000);
+    const sizes = capacities(ps('t', 0));
+    expect(Math.max(...sizes)).toBe(4096);
+    expect(sizes.filter((s) => s === 4096).length).toBeGreaterThan(3);
+  });
+
   it('still gives a record larger than the grown size a batch of its own size', () => {
     const { acc, ps } = setup(growing, { t: [1] });
     const [res, rej] = handlers();

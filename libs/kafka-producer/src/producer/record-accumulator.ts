@@ -235,8 +235,11 @@ export class RecordAccumulator {
     }
     if (sticky && this.partitioner !== undefined && this.partitioner.switchAtBatchBoundary(ps.topicState.info!, ps.partition)) return SWITCH_PARTITION;
     // A record bigger than the batch gets a batch of its own size, as in Java.
-    const size = Math.max(this.nextBatchSize(ps, last), RecordBatchBuilder.estimateSize(key, value, headers));
-    const buffer = this.pool.tryAllocate(size);
+    const least = Math.max(this.config.batchSize, RecordBatchBuilder.estimateSize(key, value, headers));
+    const size = Math.max(this.nextBatchSize(ps, last), least);
+    let buffer = this.pool.tryAllocate(size);
+    // growth is opportunistic: when memory is short, a batch of the ungrown size rather than a wait
+    if (buffer === null && size > least) buffer = this.pool.tryAllocate(least);
     if (buffer === null) return NO_MEMORY;
     // closing the old batch compresses it; a codec failure fails that batch alone
     if (last !== undefined && last.state === 'open') this.closeBatch(last);
@@ -267,7 +270,7 @@ export class RecordAccumulator {
    */
   private nextBatchSize(ps: PartitionState, last: ProducerBatch | undefined): number {
     const batchSize = this.config.batchSize;
-    const max = this.config.batchMaxSize ?? batchSize;
+    const max = ps.batchGrowthLimit > 0 ? Math.min(ps.batchGrowthLimit, this.config.batchMaxSize ?? batchSize) : (this.config.batchMaxSize ?? batchSize);
     if (max <= batchSize) return batchSize;
     const wanted = last !== undefined ? last.buffer.length * 2 : ps.batchCapacity;
     return wanted <= batchSize ? batchSize : Math.min(max, wanted);
@@ -459,6 +462,13 @@ export class RecordAccumulator {
    */
   splitAndReenqueue(batch: ProducerBatch): number {
     const parts = splitBatch(batch, this.config.batchSize, batch.bytes!, this.codec?.decompress);
+    // the broker takes less than this batch: later batches of the partition stop growing below it
+    // (batchSize × 2^k, the sizes the pool keeps; never below batchSize, which is the user's own choice)
+    const ps = batch.partitionState;
+    let limit = this.config.batchSize;
+    while (limit * 2 < batch.bytes!.length) limit *= 2;
+    if (ps.batchGrowthLimit === 0 || limit < ps.batchGrowthLimit) ps.batchGrowthLimit = limit;
+    if (ps.batchCapacity > limit) ps.batchCapacity = limit;
     // the old batch's records now live in the parts; it completes silently and gives its memory back
     this.incomplete.delete(batch);
     batch.state = 'succeeded';

@@ -43,6 +43,12 @@ export class PartitionState implements TopicPartition {
    * batch: its own size if it left full, half of it if it left on lingerMs (RecordAccumulator.nextBatchSize).
    */
   batchCapacity = 0;
+  /**
+   * The largest size a batch of this partition may grow to (0: batchMaxSize). Lowered below a grown batch
+   * the broker refused as MESSAGE_TOO_LARGE (its max.message.bytes is smaller), so a backlog does not
+   * grow every batch back into the same refusal.
+   */
+  batchGrowthLimit = 0;
 
   // Idempotence (TransactionManager); unused without it.
   /** Sequence the next new batch gets. */

@@ -70,4 +70,16 @@ describe('snappy decoder', () => {
     newer.writeInt32BE(2, 12);
     expect(() => snappyDecompress(newer)).toThrow(/needs version 2/);
   });
+
+  it('refuses a raw block that claims more uncompressed bytes than snappy can expand it to, before allocating them', () => {
+    // ff ff ff ff 0f: 4 GiB - 1 declared by a six-byte block; snap would allocate that much first
+    expect(() => snappyDecompress(Buffer.from('ffffffff0f00', 'hex'))).toThrow(/block of 6 bytes claims 4294967295 uncompressed bytes/);
+    const framed = snappyCompressSync(text(100));
+    framed.writeInt32BE(6, 16);
+    expect(() => snappyDecompress(Buffer.concat([framed.subarray(0, 20), Buffer.from('ffffffff0f00', 'hex')]))).toThrow(CompressionFormatError);
+    // the most compressible input still decodes: zeros come close to the 64/3 bound
+    const zeros = Buffer.alloc(SNAPPY_BLOCK_SIZE);
+    expect(snappyDecompress(snappyCompressSync(zeros)).equals(zeros)).toBe(true);
+    expect(snappyDecompress(snappyPackage().compressSync(zeros)).equals(zeros)).toBe(true);
+  });
 });

@@ -60,7 +60,24 @@ function isXerial(input: Buffer): boolean {
   return input.length >= MAGIC.length && input.compare(MAGIC, 0, MAGIC.length, 0, MAGIC.length) === 0;
 }
 
+/**
+ * A raw block starts with its uncompressed length (a varint) and snap allocates that much before reading
+ * on, so a six-byte block can claim 4 GiB. No snappy element expands more than 64/3 (a 3-byte copy of 64
+ * bytes), so a claim beyond that ratio of the block is refused before the native call.
+ */
+function checkDeclaredLength(block: Buffer): void {
+  let declared = 0;
+  for (let i = 0, shift = 1; i < Math.min(block.length, 5); i++, shift *= 128) {
+    declared += (block[i] & 0x7f) * shift;
+    if ((block[i] & 0x80) === 0) break;
+  }
+  if (declared > Math.ceil((block.length * 64) / 3)) {
+    throw new CompressionFormatError(`snappy: block of ${block.length} bytes claims ${declared} uncompressed bytes`);
+  }
+}
+
 function uncompressBlock(block: Buffer): Buffer {
+  checkDeclaredLength(block);
   const out = snappyPackage().uncompressSync(block, { asBuffer: true });
   return typeof out === 'string' ? Buffer.from(out) : out;
 }

@@ -206,6 +206,8 @@ describe('the idempotent producer (on by default)', () => {
     );
     expect(error).toBeInstanceOf(KafkaTimeoutError);
     expect(error!.message).toMatch(/may have been written/);
+    // how many attempts fitted in the delivery timeout depends on the machine's load; the rest are not for 'next'
+    cluster.clearRequestScripts();
     await sleep(20);
     await producer.send({ topic: 'orders', value: 'next' });
     const last = sent(cluster).at(-1)!;

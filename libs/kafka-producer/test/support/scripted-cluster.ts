@@ -351,6 +351,11 @@ export class ScriptedCluster implements ClusterConnections {
     for (const outcome of outcomes) this.requestScripts.push({ match, outcome });
   }
 
+  /** Drops the request scripts no request has used yet: later requests are answered normally. */
+  clearRequestScripts(): void {
+    this.requestScripts.length = 0;
+  }
+
   /** From now on, matching requests wait for the returned Hold to release them. */
   hold(match: RequestMatch = {}): Hold {
     const h = new Hold(match, this);

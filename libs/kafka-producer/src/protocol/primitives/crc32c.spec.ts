@@ -1,4 +1,4 @@
-import { crc32c } from './crc32c';
+import { crc32c, crc32cJs, nativeCrc32cLoaded, resetNativeCrc32c } from './crc32c';
 
 /** The textbook one-byte-at-a-time CRC-32C, slow but obviously right: the reference for the table-driven one. */
 function bytewiseCrc32c(buf: Uint8Array, start = 0, end = buf.length, initial = 0): number {
@@ -105,5 +105,34 @@ describe('crc32c', () => {
       const initial = rand() < 0.5 ? 0 : Math.floor(rand() * 0x100000000);
       expect(crc32c(buf, start, end, initial)).toBe(bytewiseCrc32c(buf, start, end, initial));
     }
+  });
+});
+
+describe('crc32c with the optional native package (@node-rs/crc32)', () => {
+  afterEach(() => resetNativeCrc32c());
+
+  it('is installed in this repository, so large ranges take the native path here', () => {
+    expect(nativeCrc32cLoaded()).toBe(true);
+  });
+
+  it('agrees with the table loop and the bytewise reference at every size around the native threshold, at odd offsets, with an initial CRC', () => {
+    const rand = prng(7);
+    const buf = new Uint8Array(70_000);
+    for (let i = 0; i < buf.length; i++) buf[i] = Math.floor(rand() * 256);
+    for (const length of [1023, 1024, 1025, 4096, 65_537]) {
+      for (const start of [0, 1, 3, 7]) {
+        const initial = Math.floor(rand() * 0x100000000);
+        const expected = bytewiseCrc32c(buf, start, start + length, initial);
+        expect(crc32c(buf, start, start + length, initial)).toBe(expected);
+        expect(crc32cJs(buf, start, start + length, initial)).toBe(expected);
+      }
+    }
+  });
+
+  it('uses the table loop when the package is missing, with the same results', () => {
+    resetNativeCrc32c(false);
+    expect(nativeCrc32cLoaded()).toBe(false);
+    const buf = new Uint8Array(5000).map((_, i) => (i * 7) & 255);
+    expect(crc32c(buf, 3, 4999, 12345)).toBe(bytewiseCrc32c(buf, 3, 4999, 12345));
   });
 });

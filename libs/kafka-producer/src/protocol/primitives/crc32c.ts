@@ -90,7 +90,11 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length, initial = 0
   }
   if (end - start >= NATIVE_MIN) {
     const native = nativeCrc32c();
-    if (native !== null) return native(Buffer.from(buf.buffer, buf.byteOffset + start, end - start), initial) >>> 0;
+    if (native !== null) {
+      // a view, never a copy (the package takes Buffers; every caller of ours passes one)
+      const view = Buffer.isBuffer(buf) ? buf.subarray(start, end) : Buffer.from(buf.buffer, buf.byteOffset + start, end - start);
+      return native(view, initial) >>> 0;
+    }
   }
   return crc32cJs(buf, start, end, initial);
 }

@@ -28,3 +28,5 @@ export { consumeWithJava, consumeWithJavaDetailed, parseRecordDump } from './ver
 export type { ConsumedRecord, ConsumeOptions, ConsumeResult } from './verifier';
 export { DEFAULT_KAFKA_VERSION, versionProfile } from './versions';
 export type { KafkaVersionProfile } from './versions';
+export { checkDelivery, checkTransactions, deliveryAnomalies } from './delivery-checker';
+export type { DeliveryCheck, SendOutcome, TransactionCheck, TransactionOutcome } from './delivery-checker';

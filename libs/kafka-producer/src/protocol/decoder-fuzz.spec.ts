@@ -1,4 +1,5 @@
 import * as fc from 'fast-check';
+import { writeFileSync } from 'node:fs';
 import { buildSample } from '../../codegen/samples';
 import { APIS, readSchema } from '../../codegen/schema';
 import { GOLDEN_COMPRESSED_BATCHES } from '../../test/fixtures/compression/golden-compressed-batches';
@@ -74,6 +75,10 @@ afterAll(() => {
     `decoder fuzz: ${stats.cases} cases in ${seconds} s (${stats.decoded} decoded, ${stats.rejected} rejected with ProtocolDecodeError; ` +
       `at most ${stats.maxValuesPerByte.toFixed(2)} decoded values per input byte); FUZZ_MULTIPLIER=${MULTIPLIER}`,
   );
+  // The reliability report (test/reliability/run.ts) quotes these figures.
+  if (process.env.FUZZ_STATS_FILE !== undefined) {
+    writeFileSync(process.env.FUZZ_STATS_FILE, JSON.stringify({ ...stats, seconds: Number(seconds), multiplier: MULTIPLIER, seed: SEED ?? null }));
+  }
 });
 
 // ---- seeds -------------------------------------------------------------------------------------------

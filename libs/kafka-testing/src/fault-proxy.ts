@@ -1,4 +1,45 @@
 import * as net from 'node:net';
+import { ProxiedConnection, type LinkVerdict } from './fault-connection';
+import type { Pacer } from './fault-frames';
+import {
+  ChurnRule,
+  CorruptRule,
+  DirectionalRule,
+  DropResponseRule,
+  frameMatch,
+  FrameRule,
+  OversizedFrameRule,
+  Rule,
+  SwapRule,
+  ThrottleRule,
+  TruncateRule,
+  WrongCorrelationIdRule,
+  type ChurnOptions,
+  type CorruptOptions,
+  type DirectionOptions,
+  type DropResponseOptions,
+  type FaultRule,
+  type FrameDirection,
+  type OversizedFrameOptions,
+  type SwapOptions,
+  type TruncateOptions,
+  type WrongCorrelationIdOptions,
+} from './fault-rules';
+
+export type {
+  ChurnOptions,
+  CorruptOptions,
+  DirectionOptions,
+  DropResponseOptions,
+  FaultRule,
+  FaultRuleKind,
+  FrameDirection,
+  FrameMatchOptions,
+  OversizedFrameOptions,
+  SwapOptions,
+  TruncateOptions,
+  WrongCorrelationIdOptions,
+} from './fault-rules';
 
 /**
  * A TCP proxy in front of one broker that understands just enough of the Kafka framing to inject
@@ -9,12 +50,11 @@ import * as net from 'node:net';
  * of the protocol. The product never sees this class: brokers advertise the proxy's port instead of
  * their own (KafkaCluster's `faultProxy` option).
  *
- * Faults are rules evaluated per frame, in the order blackhole → drop → delay. Everything the proxy
- * does to the traffic (and every connection it opens or loses) is appended to `events`, so a test
- * can assert that the fault it asked for really happened.
+ * Per frame, link rules come first (blackhole, then delay and throttle), then at most one frame fault,
+ * in the order drop → oversized frame → truncate → wrong correlation id → corrupt → swap. Churn resets
+ * connections on timers. Everything the proxy does to the traffic (and every connection it opens or
+ * loses) is appended to `events`, so a test can assert that the fault it asked for really happened.
  */
-
-export type FrameDirection = 'request' | 'response';
 
 export interface FaultProxyOptions {
   /** The broker listener to forward to. */
@@ -40,10 +80,19 @@ export type FaultProxyEventKind =
   | 'discard'
   | 'delay'
   | 'blackhole'
+  | 'throttle'
   | 'reset'
   | 'resume'
   | 'protocol-error'
-  | 'unmatched-response';
+  | 'unmatched-response'
+  | 'truncate'
+  | 'corrupt'
+  | 'wrong-correlation-id'
+  | 'swap'
+  | 'swap-timeout'
+  | 'oversized-frame'
+  | 'churn'
+  | 'churn-reset';
 
 export interface FaultProxyEvent {
   /** Date.now() when it happened. */
@@ -60,31 +109,6 @@ export interface FaultProxyEvent {
   detail?: string;
 }
 
-/** A fault added by a test; it stays listed (with its counters) after it is used up or removed. */
-export interface FaultRule {
-  readonly kind: 'drop-response' | 'delay' | 'blackhole';
-  /** Frames the rule looked at and that matched its filter. */
-  readonly matched: number;
-  /** Frames the fault was applied to. */
-  readonly applied: number;
-  /** True once the rule will never apply again (used up or removed). */
-  readonly done: boolean;
-  remove(): void;
-}
-
-export interface DropResponseOptions {
-  apiKey: number;
-  /** 1-based: the first matching response (counted from now, across connections) to drop. Default 1. */
-  nth?: number;
-  /** How many consecutive matching responses to drop, starting at `nth`. Default 1. */
-  count?: number;
-}
-
-export interface DirectionOptions {
-  /** Default 'both'. */
-  direction?: FrameDirection | 'both';
-}
-
 export interface FaultProxyCounts {
   /** Frames forwarded, by api key. */
   requests: Record<number, number>;
@@ -94,236 +118,8 @@ export interface FaultProxyCounts {
 
 const DEFAULT_MAX_FRAME_BYTES = 128 * 1024 * 1024;
 
-abstract class Rule implements FaultRule {
-  abstract readonly kind: FaultRule['kind'];
-  matched = 0;
-  applied = 0;
-  removed = false;
-  constructor(private readonly owner: FaultProxy) {}
-  get done(): boolean {
-    return this.removed;
-  }
-  remove(): void {
-    this.removed = true;
-    this.owner.forget(this);
-  }
-}
-
-class DropResponseRule extends Rule {
-  readonly kind = 'drop-response';
-  constructor(
-    owner: FaultProxy,
-    readonly apiKey: number,
-    readonly nth: number,
-    readonly count: number,
-  ) {
-    super(owner);
-  }
-  override get done(): boolean {
-    return this.removed || this.applied >= this.count;
-  }
-  /** Counts a matching response and says whether this one is to be dropped. */
-  take(apiKey: number | undefined): boolean {
-    if (this.done || apiKey !== this.apiKey) return false;
-    this.matched++;
-    if (this.matched < this.nth) return false;
-    this.applied++;
-    return true;
-  }
-}
-
-class DirectionalRule extends Rule {
-  constructor(
-    owner: FaultProxy,
-    readonly kind: 'delay' | 'blackhole',
-    readonly direction: FrameDirection | 'both',
-    readonly ms: number,
-  ) {
-    super(owner);
-  }
-  covers(direction: FrameDirection): boolean {
-    return !this.removed && (this.direction === 'both' || this.direction === direction);
-  }
-}
-
-/** Splits a byte stream into whole frames; holds a partial frame until the rest arrives. */
-class FrameSplitter {
-  private chunks: Buffer[] = [];
-  private length = 0;
-
-  constructor(
-    private readonly minPayload: number,
-    private readonly maxPayload: number,
-  ) {}
-
-  /** The frames completed by `chunk`, each with its length prefix; throws on an impossible length. */
-  push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-    const frames: Buffer[] = [];
-    for (;;) {
-      if (this.length < 4) return frames;
-      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.flatten();
-      const size = head.readInt32BE(0);
-      if (size < this.minPayload || size > this.maxPayload) throw new Error(`frame length ${size} outside [${this.minPayload}, ${this.maxPayload}]`);
-      // Concatenate only once the frame is complete, so a 1 MiB request in 64 KiB reads is copied once.
-      if (this.length < 4 + size) return frames;
-      const all = this.flatten();
-      frames.push(all.subarray(0, 4 + size));
-      const rest = all.subarray(4 + size);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.length = rest.length;
-    }
-  }
-
-  private flatten(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.length)];
-    return this.chunks[0];
-  }
-}
-
-/** Writes frames in arrival order, each no earlier than its release time (a delay never reorders). */
-class OrderedWriter {
-  private queue: Array<{ frame: Buffer; releaseAt: number }> = [];
-  private timer: NodeJS.Timeout | null = null;
-  private lastReleaseAt = 0;
-
-  constructor(private readonly socket: net.Socket) {}
-
-  write(frame: Buffer, delayMs: number): void {
-    const now = Date.now();
-    const releaseAt = Math.max(now + delayMs, this.lastReleaseAt);
-    this.lastReleaseAt = releaseAt;
-    if (this.queue.length === 0 && releaseAt <= now) {
-      this.socket.write(frame);
-      return;
-    }
-    this.queue.push({ frame, releaseAt });
-    this.schedule();
-  }
-
-  stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.queue = [];
-  }
-
-  private schedule(): void {
-    if (this.timer !== null || this.queue.length === 0) return;
-    this.timer = setTimeout(
-      () => {
-        this.timer = null;
-        const now = Date.now();
-        while (this.queue.length > 0 && this.queue[0].releaseAt <= now) {
-          const next = this.queue.shift() as { frame: Buffer };
-          if (!this.socket.destroyed) this.socket.write(next.frame);
-        }
-        this.schedule();
-      },
-      Math.max(0, this.queue[0].releaseAt - Date.now()),
-    );
-  }
-}
-
-class ProxiedConnection {
-  /** correlationId → the request it answers, for requests forwarded and not yet answered. */
-  readonly inFlight = new Map<number, { apiKey: number; apiVersion: number }>();
-  readonly upstream: net.Socket;
-  private readonly toBroker: OrderedWriter;
-  private readonly toClient: OrderedWriter;
-  private readonly requests: FrameSplitter;
-  private readonly responses: FrameSplitter;
-  private closed = false;
-
-  constructor(
-    private readonly proxy: FaultProxy,
-    readonly id: number,
-    readonly client: net.Socket,
-    target: { host: string; port: number },
-    maxFrameBytes: number,
-  ) {
-    this.requests = new FrameSplitter(8, maxFrameBytes);
-    this.responses = new FrameSplitter(4, maxFrameBytes);
-    this.upstream = net.connect({ host: target.host, port: target.port });
-    this.toBroker = new OrderedWriter(this.upstream);
-    this.toClient = new OrderedWriter(client);
-    client.setNoDelay(true);
-    this.upstream.setNoDelay(true);
-    client.on('data', (chunk: Buffer) => this.onData('request', chunk));
-    this.upstream.on('data', (chunk: Buffer) => this.onData('response', chunk));
-    client.on('error', () => undefined);
-    this.upstream.on('error', (e) => {
-      if (!this.closed) this.proxy.record({ kind: 'upstream-error', connectionId: id, detail: e.message });
-    });
-    client.on('close', () => this.close('client closed'));
-    this.upstream.on('close', () => this.close('broker closed'));
-  }
-
-  /** Closes both sides; `rst` sends a TCP reset to the client instead of a FIN. */
-  close(why: string, rst = false): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.toBroker.stop();
-    this.toClient.stop();
-    if (rst) this.client.resetAndDestroy();
-    else this.client.destroy();
-    this.upstream.destroy();
-    this.proxy.record({ kind: 'close', connectionId: this.id, inFlight: this.inFlight.size, detail: why });
-    this.proxy.closed(this);
-  }
-
-  private onData(direction: FrameDirection, chunk: Buffer): void {
-    if (this.closed) return;
-    let frames: Buffer[];
-    try {
-      frames = (direction === 'request' ? this.requests : this.responses).push(chunk);
-    } catch (e) {
-      this.proxy.record({ kind: 'protocol-error', connectionId: this.id, direction, detail: (e as Error).message });
-      this.close(`protocol error in a ${direction}`);
-      return;
-    }
-    for (const frame of frames) {
-      if (this.closed) return;
-      if (direction === 'request') this.onRequest(frame);
-      else this.onResponse(frame);
-    }
-  }
-
-  private onRequest(frame: Buffer): void {
-    const header = { apiKey: frame.readInt16BE(4), apiVersion: frame.readInt16BE(6), correlationId: frame.readInt32BE(8) };
-    const verdict = this.proxy.judge('request', header.apiKey);
-    if (verdict.discard) {
-      this.proxy.record({ kind: 'discard', connectionId: this.id, direction: 'request', ...header, inFlight: this.inFlight.size });
-      return;
-    }
-    // Registered before the write: the response can only come after it.
-    this.inFlight.set(header.correlationId, { apiKey: header.apiKey, apiVersion: header.apiVersion });
-    this.proxy.forwarded('request', header.apiKey);
-    this.toBroker.write(frame, verdict.delayMs);
-  }
-
-  private onResponse(frame: Buffer): void {
-    const correlationId = frame.readInt32BE(4);
-    const request = this.inFlight.get(correlationId);
-    // Deleted first: the in-flight count in an event is "besides this one".
-    this.inFlight.delete(correlationId);
-    const header = { correlationId, apiKey: request?.apiKey, apiVersion: request?.apiVersion };
-    if (request === undefined) this.proxy.record({ kind: 'unmatched-response', connectionId: this.id, direction: 'response', correlationId });
-    const verdict = this.proxy.judge('response', request?.apiKey);
-    if (verdict.discard) {
-      this.proxy.record({ kind: 'discard', connectionId: this.id, direction: 'response', ...header, inFlight: this.inFlight.size });
-      return;
-    }
-    if (verdict.drop) {
-      // The broker has done the work and answered; the client only learns that its connection died.
-      this.proxy.record({ kind: 'drop-response', connectionId: this.id, direction: 'response', ...header, inFlight: this.inFlight.size });
-      this.close('response dropped');
-      return;
-    }
-    if (request !== undefined) this.proxy.forwarded('response', request.apiKey);
-    this.toClient.write(frame, verdict.delayMs);
-  }
-}
+/** Frame faults by precedence: a frame goes to the first rule, in this order, that takes it. */
+const FAULT_ORDER: ReadonlyArray<FrameRule['kind']> = ['drop-response', 'oversized-frame', 'truncate', 'wrong-correlation-id', 'corrupt', 'swap'];
 
 export class FaultProxy {
   /** Everything the proxy did, in order. */
@@ -389,10 +185,53 @@ export class FaultProxy {
    * response still pending on that connection is lost with it, as with a real connection loss.
    */
   dropResponse(options: DropResponseOptions): FaultRule {
-    const nth = options.nth ?? 1;
-    const count = options.count ?? 1;
-    if (!Number.isInteger(nth) || nth < 1 || !Number.isInteger(count) || count < 1) throw new Error(`kafka-testing: dropResponse needs integers nth >= 1 and count >= 1, got ${nth}, ${count}`);
-    return this.add(new DropResponseRule(this, options.apiKey, nth, count));
+    return this.add(new DropResponseRule(this.forgetRule, frameMatch('dropResponse', options)));
+  }
+
+  /**
+   * Forwards only the first bytes of a matching response (a cut mid-frame), then closes the client
+   * connection once they are written; nothing after them reaches the client.
+   */
+  truncateResponse(options: TruncateOptions = {}): FaultRule {
+    const { bytes, fraction = 0.5 } = options;
+    if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 0)) throw new Error(`kafka-testing: truncateResponse needs an integer bytes >= 0, got ${bytes}`);
+    if (!(fraction >= 0 && fraction < 1)) throw new Error(`kafka-testing: truncateResponse needs 0 <= fraction < 1, got ${fraction}`);
+    return this.add(new TruncateRule(this.forgetRule, frameMatch('truncateResponse', options), bytes, fraction));
+  }
+
+  /** XORs one byte of a matching response (default) or request and forwards it; the connection stays open. */
+  corrupt(options: CorruptOptions = {}): FaultRule {
+    const xor = options.xor ?? 0xff;
+    if (!(Number.isInteger(xor) && xor >= 1 && xor <= 255)) throw new Error(`kafka-testing: corrupt needs an integer xor in [1, 255], got ${xor}`);
+    if (options.offset !== undefined && !Number.isInteger(options.offset)) throw new Error(`kafka-testing: corrupt needs an integer offset, got ${options.offset}`);
+    return this.add(new CorruptRule(this.forgetRule, frameMatch('corrupt', options), options.direction ?? 'response', options.offset, xor));
+  }
+
+  /** Rewrites the correlation id of a matching response (see WrongCorrelationIdOptions.to) and forwards it. */
+  wrongCorrelationId(options: WrongCorrelationIdOptions = {}): FaultRule {
+    const to = options.to ?? 'in-flight';
+    if (typeof to === 'number' && !(Number.isInteger(to) && to >= -0x80000000 && to <= 0x7fffffff)) throw new Error(`kafka-testing: wrongCorrelationId needs an int32, got ${to}`);
+    return this.add(new WrongCorrelationIdRule(this.forgetRule, frameMatch('wrongCorrelationId', options), to));
+  }
+
+  /** Holds a matching response and delivers it right after the next response on its connection (two responses reordered). */
+  swapResponses(options: SwapOptions = {}): FaultRule {
+    const holdMs = options.holdMs ?? 2000;
+    if (!(Number.isFinite(holdMs) && holdMs >= 0)) throw new Error(`kafka-testing: swapResponses needs holdMs >= 0, got ${holdMs}`);
+    return this.add(new SwapRule(this.forgetRule, frameMatch('swapResponses', options), holdMs));
+  }
+
+  /**
+   * Instead of a matching response, sends a length prefix announcing a huge frame (2 GiB by default)
+   * and a few bytes, then swallows everything the broker answers on that connection and keeps it open
+   * for holdMs: a client must refuse the length itself, without allocating it, and drop the connection.
+   */
+  oversizedFrame(options: OversizedFrameOptions = {}): FaultRule {
+    const { length = 0x7fffffff, trailerBytes = 16, holdMs = 5000 } = options;
+    if (!(Number.isInteger(length) && length >= 0 && length <= 0xffffffff)) throw new Error(`kafka-testing: oversizedFrame needs a uint32 length, got ${length}`);
+    if (!(Number.isInteger(trailerBytes) && trailerBytes >= 0)) throw new Error(`kafka-testing: oversizedFrame needs an integer trailerBytes >= 0, got ${trailerBytes}`);
+    if (!(Number.isFinite(holdMs) && holdMs >= 0)) throw new Error(`kafka-testing: oversizedFrame needs holdMs >= 0, got ${holdMs}`);
+    return this.add(new OversizedFrameRule(this.forgetRule, frameMatch('oversizedFrame', options), length, trailerBytes, holdMs));
   }
 
   /**
@@ -402,8 +241,19 @@ export class FaultProxy {
    */
   delay(ms: number, options: DirectionOptions = {}): FaultRule {
     if (!Number.isFinite(ms) || ms < 0) throw new Error(`kafka-testing: delay needs ms >= 0, got ${ms}`);
-    const rule = this.add(new DirectionalRule(this, 'delay', options.direction ?? 'both', ms));
+    const rule = this.add(new DirectionalRule(this.forgetRule, 'delay', options.direction ?? 'both', ms));
     this.record({ kind: 'delay', detail: `${ms} ms, ${options.direction ?? 'both'}` });
+    return rule;
+  }
+
+  /**
+   * Limits the bytes forwarded per second in a direction ('both': that much each way), shared by all
+   * the proxy's connections as on one link; order is kept. Logged once; `applied` counts frames paced.
+   */
+  throttle(bytesPerSecond: number, options: DirectionOptions = {}): FaultRule {
+    if (!(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0)) throw new Error(`kafka-testing: throttle needs bytesPerSecond > 0, got ${bytesPerSecond}`);
+    const rule = this.add(new ThrottleRule(this.forgetRule, options.direction ?? 'both', bytesPerSecond));
+    this.record({ kind: 'throttle', detail: `${bytesPerSecond} B/s, ${options.direction ?? 'both'}` });
     return rule;
   }
 
@@ -413,8 +263,22 @@ export class FaultProxy {
    * to a client before its timeouts fire.
    */
   blackhole(options: DirectionOptions = {}): FaultRule {
-    const rule = this.add(new DirectionalRule(this, 'blackhole', options.direction ?? 'both', 0));
+    const rule = this.add(new DirectionalRule(this.forgetRule, 'blackhole', options.direction ?? 'both', 0));
     this.record({ kind: 'blackhole', detail: options.direction ?? 'both' });
+    return rule;
+  }
+
+  /**
+   * Resets every client connection, open now or accepted later, after a random lifetime in
+   * [minMs, maxMs], until the rule is removed (franz-go's chaos connections). Each reset is a
+   * 'churn-reset' event; `matched` counts connections scheduled, `applied` the resets.
+   */
+  churn(options: ChurnOptions = {}): FaultRule {
+    const { minMs = 500, maxMs = 1500, rst = true } = options;
+    if (!(Number.isFinite(minMs) && Number.isFinite(maxMs) && minMs >= 0 && maxMs >= minMs)) throw new Error(`kafka-testing: churn needs 0 <= minMs <= maxMs, got ${minMs}, ${maxMs}`);
+    const rule = this.add(new ChurnRule(this.forgetRule, minMs, maxMs, rst));
+    this.record({ kind: 'churn', detail: `${minMs}-${maxMs} ms, ${rst ? 'rst' : 'close'}` });
+    for (const c of this.connections) this.scheduleChurn(rule, c);
     return rule;
   }
 
@@ -422,11 +286,11 @@ export class FaultProxy {
   reset(options: { rst?: boolean } = {}): number {
     const open = [...this.connections];
     this.record({ kind: 'reset', detail: `${open.length} connection(s)` });
-    for (const c of open) c.close('reset', options.rst ?? true);
+    for (const c of open) c.close('reset', (options.rst ?? true) ? 'rst' : 'destroy');
     return open.length;
   }
 
-  /** Removes every rule: traffic flows untouched again (frames already delayed still wait their turn). */
+  /** Removes every rule: traffic flows untouched again (frames already delayed or held still wait their turn). */
   resume(): void {
     for (const r of [...this.rules]) r.remove();
     this.record({ kind: 'resume' });
@@ -440,6 +304,7 @@ export class FaultProxy {
   /** Stops listening and closes every connection. */
   close(): Promise<void> {
     if (this.closing === null) {
+      for (const r of this.rules) if (r instanceof ChurnRule) r.remove();
       this.closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const c of [...this.connections]) c.close('proxy closed');
     }
@@ -448,11 +313,11 @@ export class FaultProxy {
 
   // ---- used by the connections --------------------------------------------------------------------
 
-  /** @internal */
-  judge(direction: FrameDirection, apiKey: number | undefined): { discard: boolean; drop: boolean; delayMs: number } {
+  /** @internal The link rules' verdict for one frame. */
+  link(direction: FrameDirection): LinkVerdict {
     let discard = false;
-    let drop = false;
     let delayMs = 0;
+    let pacer: Pacer | null = null;
     for (const rule of this.rules) {
       if (rule instanceof DirectionalRule && rule.covers(direction)) {
         rule.matched++;
@@ -463,11 +328,26 @@ export class FaultProxy {
           delayMs = Math.max(delayMs, rule.ms);
           rule.applied++;
         }
+      } else if (rule instanceof ThrottleRule && pacer === null && !discard) {
+        const p = rule.pacer(direction);
+        if (p !== null) {
+          rule.matched++;
+          rule.applied++;
+          pacer = p;
+        }
       }
     }
-    // A discarded frame is not seen by drop rules, so "the nth response" counts responses that arrived.
-    if (!discard && direction === 'response') for (const rule of this.rules) if (rule instanceof DropResponseRule && rule.take(apiKey)) drop = true;
-    return { discard, drop, delayMs: discard || drop ? 0 : delayMs };
+    return discard ? { discard, delayMs: 0, pacer: null } : { discard, delayMs, pacer };
+  }
+
+  /** @internal The frame rule that takes this frame, if any (see FAULT_ORDER). */
+  frameFault(direction: FrameDirection, apiKey: number | undefined): FrameRule | null {
+    for (const kind of FAULT_ORDER) {
+      for (const rule of this.rules) {
+        if (rule instanceof FrameRule && rule.kind === kind && rule.direction === direction && rule.take(apiKey)) return rule;
+      }
+    }
+    return null;
   }
 
   /** @internal */
@@ -488,15 +368,29 @@ export class FaultProxy {
     this.connections.delete(connection);
   }
 
-  /** @internal */
-  forget(rule: Rule): void {
+  private readonly forgetRule = (rule: Rule): void => {
     const i = this.rules.indexOf(rule);
     if (i >= 0) this.rules.splice(i, 1);
-  }
+  };
 
   private add<R extends Rule>(rule: R): R {
     this.rules.push(rule);
     return rule;
+  }
+
+  private scheduleChurn(rule: ChurnRule, connection: ProxiedConnection): void {
+    rule.matched++;
+    const lifetimeMs = rule.lifetimeMs();
+    connection.after(
+      lifetimeMs,
+      () => {
+        if (rule.removed) return;
+        rule.applied++;
+        this.record({ kind: 'churn-reset', connectionId: connection.id, inFlight: connection.inFlight.size, detail: `after ${Math.round(lifetimeMs)} ms` });
+        connection.close('churn', rule.rst ? 'rst' : 'destroy');
+      },
+      rule,
+    );
   }
 
   private accept(socket: net.Socket): void {
@@ -508,5 +402,6 @@ export class FaultProxy {
     const connection = new ProxiedConnection(this, id, socket, this.options.target, this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.connections.add(connection);
     this.record({ kind: 'connect', connectionId: id, detail: `from ${socket.remotePort ?? '?'}` });
+    for (const rule of this.rules) if (rule instanceof ChurnRule && !rule.removed) this.scheduleChurn(rule, connection);
   }
 }

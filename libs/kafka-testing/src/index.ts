@@ -10,7 +10,24 @@ export { dumpLogSegmentFiles, parseDumpLogSegments } from './dump-log-segments';
 export type { DumpedBatch, DumpedRecord, DumpedSegment } from './dump-log-segments';
 export { ExternalKafkaCluster, externalCluster } from './external-cluster';
 export { FaultProxy } from './fault-proxy';
-export type { DirectionOptions, DropResponseOptions, FaultProxyCounts, FaultProxyEvent, FaultProxyEventKind, FaultProxyOptions, FaultRule, FrameDirection } from './fault-proxy';
+export type {
+  ChurnOptions,
+  CorruptOptions,
+  DirectionOptions,
+  DropResponseOptions,
+  FaultProxyCounts,
+  FaultProxyEvent,
+  FaultProxyEventKind,
+  FaultProxyOptions,
+  FaultRule,
+  FaultRuleKind,
+  FrameDirection,
+  FrameMatchOptions,
+  OversizedFrameOptions,
+  SwapOptions,
+  TruncateOptions,
+  WrongCorrelationIdOptions,
+} from './fault-proxy';
 export { javaBinary, runJavaTool, runJavaToolOrThrow } from './java-tools';
 export type { JavaToolOptions } from './java-tools';
 export { cleanupStaleClusters, freePorts, KafkaCluster, killClusterProcesses } from './kafka-cluster';

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KafkaError, KafkaProducer, type Logger } from '@app/kafka-producer';
-import { KafkaCluster, type ConsumedRecord, type FaultRule } from '@app/kafka-testing';
+import { KafkaProducer } from '@app/kafka-producer';
+import { checkDelivery, KafkaCluster, type DeliveryCheck, type FaultRule } from '@app/kafka-testing';
+import { collectingLogger, describeError, sleep, Workload, type TimedOutcome } from './reliability/support/workload';
 import { uniqueTopic } from './support/round-trip';
 
 /**
@@ -11,224 +12,19 @@ import { uniqueTopic } from './support/round-trip';
  *  - leaders SIGKILLed and restarted while keyed records stream in;
  *  - Produce responses lost after the broker wrote the records (a fault proxy closes the connection
  *    instead of delivering them).
- * The producer's outcomes are checked against what the Java consumer reads back; the checker below
- * shares no code with the producer.
+ * The producer's outcomes are checked against what the Java consumer reads back, by kafka-testing's
+ * delivery checker, which shares no code with the producer.
  */
 
 const PARTITIONS = 6;
 const KEYS = 60;
 const PRODUCE = 0;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** One send and how it ended, identified in the log by its value `key:counter`. */
-interface Outcome {
-  /** Position in send() call order. */
-  index: number;
-  key: string;
-  counter: number;
-  state: 'pending' | 'acked' | 'failed';
-  partition?: number;
-  offset?: bigint;
-  /** Date.now() when the send settled. */
-  settledAt?: number;
-  error?: unknown;
-}
-
-/** Keyed records with a per-key counter in the value, so order and duplicates can be read off the log. */
-class Workload {
-  readonly outcomes: Outcome[] = [];
-  private readonly counters = new Map<string, number>();
-  private readonly settled: Array<Promise<void>> = [];
-
-  constructor(
-    private readonly producer: KafkaProducer,
-    private readonly topic: string,
-  ) {}
-
-  send(): void {
-    const key = `k${String(this.outcomes.length % KEYS).padStart(2, '0')}`;
-    const counter = this.counters.get(key) ?? 0;
-    this.counters.set(key, counter + 1);
-    const outcome: Outcome = { index: this.outcomes.length, key, counter, state: 'pending' };
-    this.outcomes.push(outcome);
-    this.settled.push(
-      this.producer.send({ topic: this.topic, key, value: `${key}:${counter}` }).then(
-        (md) => {
-          outcome.state = 'acked';
-          outcome.settledAt = Date.now();
-          outcome.partition = md.partition;
-          outcome.offset = md.offset;
-        },
-        (error: unknown) => {
-          outcome.state = 'failed';
-          outcome.settledAt = Date.now();
-          outcome.error = error;
-        },
-      ),
-    );
-  }
-
-  settle(): Promise<unknown> {
-    return Promise.all(this.settled);
-  }
-}
-
-interface DeliveryCheck {
-  sent: number;
-  acked: number;
-  failed: number;
-  /** Failed sends whose error is not one of the producer's typed errors. */
-  untypedFailures: string[];
-  /** Failed sends that are in the log all the same (allowed for "may have been written"; counted, not hidden). */
-  failedButWritten: number;
-  /** Acknowledged and not in the log. */
-  lost: number;
-  /** Extra copies: a record read n times adds n - 1. */
-  duplicates: number;
-  /** A key's counter lower than one before it, in offset order within its partition. */
-  orderViolations: number;
-  /**
-   * Stricter: a record sent before another of the same partition but written after it (one producer
-   * sending to one partition keeps send order, whatever the keys).
-   */
-  sendOrderViolations: number;
-  /** Acknowledged at a partition/offset where the log does not have it. */
-  offsetMismatches: number;
-  /** Values in the log that no send produced. */
-  foreign: number;
-  /** Partitions where any of the above (but failures) happened, for the evidence dump. */
-  suspectPartitions: number[];
-  examples: string[];
-}
-
-function checkDelivery(outcomes: readonly Outcome[], read: readonly ConsumedRecord[]): DeliveryCheck {
-  const byValue = new Map<string, Outcome>();
-  for (const o of outcomes) byValue.set(`${o.key}:${o.counter}`, o);
-  const copies = new Map<Outcome, Array<{ partition: number; offset: bigint }>>();
-  const suspect = new Set<number>();
-  const examples: string[] = [];
-  const note = (partition: number, what: string): void => {
-    suspect.add(partition);
-    if (examples.length < 20) examples.push(what);
-  };
-  let foreign = 0;
-  let orderViolations = 0;
-  let sendOrderViolations = 0;
-  const lastIndex = new Map<number, number>();
-  const sorted = [...read].sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
-  const highest = new Map<string, number>();
-  for (const r of sorted) {
-    const value = r.value?.toString() ?? '';
-    const o = byValue.get(value);
-    if (o === undefined || r.key?.toString() !== o.key) {
-      foreign++;
-      note(r.partition, `foreign record ${JSON.stringify(value)} at ${r.partition}@${r.offset}`);
-      continue;
-    }
-    const list = copies.get(o) ?? [];
-    list.push({ partition: r.partition, offset: r.offset });
-    copies.set(o, list);
-    const slot = `${r.partition}/${o.key}`;
-    const before = highest.get(slot);
-    if (before !== undefined && o.counter < before) {
-      orderViolations++;
-      note(r.partition, `order: ${value} at ${r.partition}@${r.offset} after counter ${before}`);
-    }
-    highest.set(slot, Math.max(before ?? -1, o.counter));
-    const previous = lastIndex.get(r.partition);
-    if (previous !== undefined && o.index < previous) sendOrderViolations++;
-    lastIndex.set(r.partition, Math.max(previous ?? -1, o.index));
-  }
-  let acked = 0;
-  let failed = 0;
-  let lost = 0;
-  let duplicates = 0;
-  let offsetMismatches = 0;
-  let failedButWritten = 0;
-  const untypedFailures: string[] = [];
-  for (const o of outcomes) {
-    const found = copies.get(o) ?? [];
-    if (found.length > 1) {
-      duplicates += found.length - 1;
-      note(found[0].partition, `duplicate: ${o.key}:${o.counter} at ${found.map((f) => `${f.partition}@${f.offset}`).join(', ')}`);
-    }
-    if (o.state === 'acked') {
-      acked++;
-      if (found.length === 0) {
-        lost++;
-        note(o.partition as number, `lost: ${o.key}:${o.counter} acked at ${o.partition}@${o.offset}`);
-      } else if (!found.some((f) => f.partition === o.partition && f.offset === o.offset)) {
-        offsetMismatches++;
-        note(found[0].partition, `offset: ${o.key}:${o.counter} acked at ${o.partition}@${o.offset}, read at ${found.map((f) => `${f.partition}@${f.offset}`).join(', ')}`);
-      }
-    } else if (o.state === 'failed') {
-      failed++;
-      if (found.length > 0) failedButWritten++;
-      if (!(o.error instanceof KafkaError)) untypedFailures.push(String(o.error));
-    }
-  }
-  return {
-    sent: outcomes.length,
-    acked,
-    failed,
-    untypedFailures,
-    failedButWritten,
-    lost,
-    duplicates,
-    orderViolations,
-    sendOrderViolations,
-    offsetMismatches,
-    foreign,
-    suspectPartitions: [...suspect].sort((a, b) => a - b),
-    examples,
-  };
-}
-
-const NO_ANOMALIES = { lost: 0, duplicates: 0, orderViolations: 0, sendOrderViolations: 0, offsetMismatches: 0, foreign: 0 };
-
-function anomalies(c: DeliveryCheck): typeof NO_ANOMALIES {
+/** The counts that must be 0 with idempotence on (the checker is shared with the reliability suite, not with the producer). */
+function anomalies(c: DeliveryCheck): Record<string, number> {
   return { lost: c.lost, duplicates: c.duplicates, orderViolations: c.orderViolations, sendOrderViolations: c.sendOrderViolations, offsetMismatches: c.offsetMismatches, foreign: c.foreign };
 }
-
-/** The longest stretch without any acknowledgement, after the first: how long the failovers stalled the producer. */
-function longestAckGapMs(outcomes: readonly Outcome[]): number {
-  const times = outcomes.flatMap((o) => (o.state === 'acked' && o.settledAt !== undefined ? [o.settledAt] : [])).sort((a, b) => a - b);
-  let gap = 0;
-  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
-  return gap;
-}
-
-/** Failures grouped by error code and message head, for the report line. */
-function failureSummary(outcomes: readonly Outcome[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const o of outcomes) {
-    if (o.state !== 'failed') continue;
-    const e = o.error as { code?: string; message?: string };
-    const k = `${e.code ?? 'untyped'}: ${(e.message ?? String(o.error)).slice(0, 100)}`;
-    out[k] = (out[k] ?? 0) + 1;
-  }
-  return out;
-}
-
-/** An error with its cause chain, for the report of a failed run. */
-function describeError(error: unknown): string {
-  const parts: string[] = [];
-  for (let e = error as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 5; e = e.cause as typeof e, depth++) {
-    parts.push(`${e.code ?? 'untyped'}: ${e.message ?? String(e)}`);
-  }
-  return parts.join(' <- caused by ');
-}
-
-/** Keeps the producer's warnings for the report instead of flooding the test output. */
-function collectingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    warn: (m) => lines.push(`warn ${m}`),
-    error: (m) => lines.push(`error ${m}`),
-  };
-}
+const NO_ANOMALIES = { lost: 0, duplicates: 0, orderViolations: 0, sendOrderViolations: 0, offsetMismatches: 0, foreign: 0 };
 
 describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.replicas=2)', () => {
   let cluster: KafkaCluster;
@@ -257,10 +53,10 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
   }
 
   /** Writes the checker's findings, the failing sends and the log dumps of the suspect partitions. */
-  async function keepEvidence(name: string, topic: string, check: DeliveryCheck, outcomes: readonly Outcome[], extra: unknown): Promise<string> {
+  async function keepEvidence(name: string, topic: string, check: DeliveryCheck, outcomes: readonly TimedOutcome[], extra: unknown): Promise<string> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `idempotence-evidence-${name}-`));
     fs.writeFileSync(path.join(dir, 'check.json'), JSON.stringify({ topic, check, extra }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
-    const failed = outcomes.filter((o) => o.state === 'failed').map((o) => ({ key: o.key, counter: o.counter, error: String(o.error) }));
+    const failed = outcomes.filter((o) => o.state === 'failed').map((o) => ({ value: o.value, error: String(o.error) }));
     fs.writeFileSync(path.join(dir, 'failed.json'), JSON.stringify(failed, null, 2));
     for (const p of check.suspectPartitions.slice(0, 3)) {
       const segments = await cluster.dumpLogSegments(topic, p).catch((e: Error) => [{ error: e.message }]);
@@ -279,7 +75,7 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
     // Not through the proxies: this test's faults are the kills, and the proxy would share this
     // process's event loop with the producer.
     const producer = new KafkaProducer({ bootstrapServers: cluster.directBootstrapServers, logger });
-    const workload = new Workload(producer, topic);
+    const workload = new Workload(producer, { topic, keys: KEYS });
     const started = Date.now();
     let sending = true;
     const kills: Array<{ node: number; partition: number; atMs: number; downMs: number }> = [];
@@ -320,9 +116,9 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
       `idempotence kill loop: sent ${check.sent}, acked ${check.acked}, failed ${check.failed} (in log anyway ${check.failedButWritten}), lost ${check.lost}, ` +
         `duplicates ${check.duplicates}, order violations ${check.orderViolations} (send order ${check.sendOrderViolations}), offset mismatches ${check.offsetMismatches}, foreign ${check.foreign}, ` +
         `kills ${kills.length} (${kills.map((k) => `n${k.node}/p${k.partition}@${(k.atMs / 1000).toFixed(0)}s`).join(' ')}), ` +
-        `longest ack gap ${longestAckGapMs(workload.outcomes)} ms, sending ${(sendMs / 1000).toFixed(1)} s, total ${seconds} s, read ${read.length}, producer warnings ${logger.lines.length}`,
+        `longest ack gap ${workload.longestAckGapMs()} ms, sending ${(sendMs / 1000).toFixed(1)} s, total ${seconds} s, read ${read.length}, producer warnings ${logger.lines.length}`,
     );
-    if (check.failed > 0) console.log(`failures: ${JSON.stringify(failureSummary(workload.outcomes))}`);
+    if (check.failed > 0) console.log(`failures: ${JSON.stringify(workload.failureSummary())}`);
     if (logger.lines.length > 0) console.log(`producer warnings (${Math.min(10, logger.lines.length)} of ${logger.lines.length}):\n${logger.lines.slice(0, 10).join('\n')}`);
     if (check.lost + check.duplicates + check.orderViolations + check.sendOrderViolations + check.offsetMismatches + check.foreign > 0) {
       const dir = await keepEvidence('kill-loop', topic, check, workload.outcomes, { kills, warnings: logger.lines.slice(0, 200) });
@@ -331,7 +127,7 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
 
     expect(check.sent).toBeGreaterThanOrEqual(50_000);
     expect(kills.length).toBeGreaterThanOrEqual(minKills);
-    expect(check.untypedFailures).toEqual([]);
+    expect(check.untypedFailures).toBe(0);
     expect(check.acked + check.failed).toBe(check.sent);
     expect(anomalies(check)).toEqual(NO_ANOMALIES);
   }, 240_000);
@@ -357,7 +153,7 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
       // 20 on node 1) and the in-flight window fills; the drop rules count Produce responses, so batches must
       // not grow under the backlog (batchMaxSize).
       const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, batchSize: 512, batchMaxSize: 512, logger, ...options });
-      const workload = new Workload(producer, topic);
+      const workload = new Workload(producer, { topic, keys: KEYS });
       try {
         for (let i = 0; i < 4000; i++) {
           workload.send();
@@ -377,7 +173,7 @@ describe('the idempotent producer under failure (3 nodes, RF=3, min.insync.repli
           `(other requests in flight on the connection at each drop: ${drops.map((d) => d.inFlight).join(',')})`,
       );
       if (check.failed > 0) {
-        console.log(`failures: ${JSON.stringify(failureSummary(workload.outcomes))}`);
+        console.log(`failures: ${JSON.stringify(workload.failureSummary())}`);
         console.log(`first failure: ${describeError(workload.outcomes.find((o) => o.state === 'failed')?.error)}`);
         console.log(`producer warnings (${Math.min(40, logger.lines.length)} of ${logger.lines.length}):\n${logger.lines.slice(0, 40).join('\n')}`);
         console.log(`proxy events: ${JSON.stringify(cluster.proxies.map((p) => p.events.slice(0, 40)))}`);

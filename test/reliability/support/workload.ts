@@ -4,6 +4,8 @@ import type { SendOutcome } from '@app/kafka-testing';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface TimedOutcome extends SendOutcome {
+  /** Date.now() when send() was called. */
+  sentAt: number;
   /** Date.now() when the send settled. */
   settledAt?: number;
   error?: unknown;
@@ -47,7 +49,7 @@ export class Workload {
   send(): void {
     const index = this.outcomes.length;
     const key = `k${String(index % this.keys).padStart(2, '0')}`;
-    const outcome: TimedOutcome = { index, key, value: `${this.tag}:${key}:${index}`, state: 'pending' };
+    const outcome: TimedOutcome = { index, key, value: `${this.tag}:${key}:${index}`, state: 'pending', sentAt: Date.now() };
     this.outcomes.push(outcome);
     const base: ProducerRecord = { topic: this.options.topic, key, value: outcome.value };
     const fail = (error: unknown): void => {
@@ -105,6 +107,27 @@ export class Workload {
     if (t.length < 2) return null;
     let gap = 0;
     for (let i = 1; i < t.length; i++) gap = Math.max(gap, t[i] - t[i - 1]);
+    return gap;
+  }
+
+  /**
+   * The longest stretch one partition went without an acknowledgement while others were acknowledged:
+   * how long a failover left that partition's records waiting (0 with no stall at all).
+   */
+  longestPartitionStallMs(): number | null {
+    const byPartition = new Map<number, number[]>();
+    for (const o of this.outcomes) {
+      if (o.state !== 'acked' || o.settledAt === undefined || o.partition === undefined) continue;
+      const list = byPartition.get(o.partition) ?? [];
+      list.push(o.settledAt);
+      byPartition.set(o.partition, list);
+    }
+    if (byPartition.size === 0) return null;
+    let gap = 0;
+    for (const times of byPartition.values()) {
+      times.sort((a, b) => a - b);
+      for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
+    }
     return gap;
   }
 

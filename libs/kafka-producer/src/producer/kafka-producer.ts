@@ -575,6 +575,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       const tm = this.requireTransactions('transaction');
       this.ensureOpen();
       if (tm.needsInit) await tm.initTransactions(); // also joins an initTransactions() the app started and did not await
+      await tm.finishOutlived();
       this.beginTransaction();
       const tx: Transaction<K, V> = {
         transactionalId: tm.transactionalId!,
@@ -591,7 +592,8 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       try {
         await this.commitTransaction();
       } catch (e) {
-        await this.abortAfterFailure(e);
+        // a commit past maxBlockMs may still succeed: it is left running, not aborted
+        if (!tm.outlived(e)) await this.abortAfterFailure(e);
         throw e;
       }
       return result;
@@ -607,6 +609,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     try {
       await this.transactions!.abortTransaction(cause instanceof Error ? cause : new Error(String(cause)));
     } catch (e) {
+      this.transactions!.outlived(e);
       this.logger.warn(`aborting the transaction after ${(cause as Error)?.message ?? 'an error'} failed: ${(e as Error).message}`, { error: e as Error });
     }
   }

@@ -94,6 +94,8 @@ export class TransactionManager implements BatchSequencer {
   private abortReason: Error | null = null;
   /** A blocking call under way (Java's pending result): calling it again waits for the same outcome. */
   private pending: { readonly call: string; readonly work: Promise<void> } | null = null;
+  /** An earlier transaction(fn) returned with the timeout of its commit or abort, which still runs. */
+  private outlivedEnd = false;
   /** Something of this transaction reached a broker (a partition added, a batch sent, offsets sent). */
   private transactionStarted = false;
   /** Transactions v1: partitions waiting for AddPartitionsToTxn, and those added in this transaction. */
@@ -221,6 +223,36 @@ export class TransactionManager implements BatchSequencer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * transaction(fn): whether `error` is the timeout of a commit or abort that still runs (maxBlockMs
+   * passed before the coordinator answered). Such a transaction is not aborted (it may yet commit);
+   * the next transaction() waits for it first (finishOutlived).
+   */
+  outlived(error: unknown): boolean {
+    const still = error instanceof KafkaTimeoutError && (this.pending?.call === 'commitTransaction' || this.pending?.call === 'abortTransaction');
+    if (still) this.outlivedEnd = true;
+    return still;
+  }
+
+  /**
+   * Before transaction(fn) begins: an earlier transaction() left its commit or abort running. Waits for
+   * it (bounded by maxBlockMs again; a timeout leaves it for the next call), and aborts it if the commit
+   * ended abortably, so that the queue goes on rather than failing on a state no caller of transaction()
+   * can leave. The earlier call already rejected with the timeout, so nobody else would end it.
+   */
+  async finishOutlived(): Promise<void> {
+    if (!this.outlivedEnd) return;
+    if (this.pending?.call === 'commitTransaction') {
+      await this.commitTransaction().catch((e: unknown) => {
+        if (!(e instanceof TransactionAbortableError) || this.fatalError !== null) throw e;
+      });
+    } else if (this.pending?.call === 'abortTransaction') {
+      await this.abortTransaction();
+    }
+    if (this.state === 'ABORTABLE_ERROR' && this.fatalError === null) await this.abortTransaction();
+    this.outlivedEnd = false;
   }
 
   /** Whether transaction(fn) must (re)join initTransactions(): never called, or called and not yet done. */

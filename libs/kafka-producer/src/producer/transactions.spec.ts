@@ -581,6 +581,69 @@ describe('blocking calls bounded by maxBlockMs', () => {
     expect(producer.transactionState).toBe('READY');
     expect(endTxns(cluster)).toHaveLength(1);
   });
+
+  it('transaction(fn) whose commit outlives maxBlockMs rejects with the timeout; the next transaction() waits for that commit to finish, then runs', async () => {
+    const cluster = transactionCluster({ topics: { orders: 1 } });
+    const producer = transactionalProducer(cluster, { maxBlockMs: 100 });
+    await producer.initTransactions();
+    const hold = cluster.hold({ api: 'EndTxn' });
+    const first = await rejection(producer.transaction(async (tx) => tx.send({ topic: 'orders', value: 'a' })));
+    expect(first).toMatchObject({ code: 'TIMEOUT' });
+    expect(producer.transactionState).toBe('COMMITTING_TRANSACTION');
+
+    const second = track(producer.transaction(async (tx) => tx.send({ topic: 'orders', value: 'b' })));
+    await turns(5);
+    expect(second.state).toBe('pending');
+    hold.release();
+    await cluster.waitForSettled([second]);
+    expect(second.error).toBeUndefined();
+    expect(endTxns(cluster)).toMatchObject([{ committed: true }, { committed: true }]);
+    expect(cluster.log('orders', 0)).toEqual(['a', 'b']);
+    expect(producer.transactionState).toBe('READY');
+  });
+
+  it('transaction(fn) whose commit outlives maxBlockMs and then fails abortably: the next transaction() aborts that one and commits its own', async () => {
+    const TRANSACTION_ABORTABLE = 120;
+    const cluster = transactionCluster({ topics: { orders: 1 } });
+    const producer = transactionalProducer(cluster, { maxBlockMs: 100 });
+    const ends: TransactionEnd[] = [];
+    producer.onTransactionEnd((e) => ends.push(e));
+    await producer.initTransactions();
+    cluster.scriptApi('EndTxn', TRANSACTION_ABORTABLE);
+    const hold = cluster.hold({ api: 'EndTxn' });
+    expect(await rejection(producer.transaction(async (tx) => tx.send({ topic: 'orders', value: 'a' })))).toMatchObject({ code: 'TIMEOUT' });
+    hold.release();
+    await cluster.waitUntil(() => producer.transactionState === 'ABORTABLE_ERROR', 'the commit to fail abortably');
+
+    await producer.transaction(async (tx) => tx.send({ topic: 'orders', value: 'b' }));
+    expect(endTxns(cluster)).toMatchObject([{ committed: true }, { committed: false }, { committed: true }]);
+    expect(ends.map((e) => e.outcome)).toEqual(['aborted', 'committed']);
+    expect(producer.transactionState).toBe('READY');
+  });
+
+  it('transaction(fn) whose abort (fn threw) outlives maxBlockMs: the next transaction() waits for the abort, then runs', async () => {
+    const cluster = transactionCluster({ topics: { orders: 1 } });
+    const producer = transactionalProducer(cluster, { maxBlockMs: 100, logger: { warn: () => undefined } });
+    await producer.initTransactions();
+    const hold = cluster.hold({ api: 'EndTxn' });
+    const boom = new Error('fn failed');
+    const first = await rejection(
+      producer.transaction(async (tx) => {
+        await tx.send({ topic: 'orders', value: 'a' });
+        throw boom;
+      }),
+    );
+    expect(first).toBe(boom);
+    expect(producer.transactionState).toBe('ABORTING_TRANSACTION');
+
+    const second = track(producer.transaction(async (tx) => tx.send({ topic: 'orders', value: 'b' })));
+    await turns(5);
+    expect(second.state).toBe('pending');
+    hold.release();
+    await cluster.waitForSettled([second]);
+    expect(second.error).toBeUndefined();
+    expect(endTxns(cluster)).toMatchObject([{ committed: false }, { committed: true }]);
+  });
 });
 
 describe('fencing', () => {

@@ -405,6 +405,17 @@ export class TransactionManager implements BatchSequencer {
   /** close() with a transaction open aborts it, as Java's does; errors are logged, not thrown. */
   async abortIfOpen(): Promise<void> {
     if (!this.isTransactional || this.fatalError !== null) return;
+    // A commit that outlived its call (maxBlockMs) runs to its end first, as Java's sender finishes
+    // one before it stops: cut off, its EndTxn might never reach the coordinator, which would then
+    // hold the transaction open (and the partitions' last stable offset) until transactionTimeoutMs.
+    // Past that timeout the coordinator has aborted it anyway, so close() waits no longer than that.
+    const running = this.pending;
+    if (running?.call === 'commitTransaction') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([running.work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.transactionTimeoutMs)))]);
+      clearTimeout(timer);
+    }
+    if (this.fatalError !== null) return;
     if (this.state !== 'IN_TRANSACTION' && this.state !== 'ABORTABLE_ERROR' && this.pending?.call !== 'abortTransaction') return;
     try {
       await this.abortTransaction(new ProducerClosedError('the producer was closed with the transaction open'));

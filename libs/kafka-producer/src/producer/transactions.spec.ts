@@ -559,6 +559,9 @@ describe('coordinator answers that are retried or abort the transaction', () => 
 });
 
 describe('blocking calls bounded by maxBlockMs', () => {
+  /** Long enough that only a held request outlives it, on a loaded machine too. */
+  const OUTLIVED_BLOCK_MS = 1000;
+
   it('a commit that times out can be called again and completes once; other transactional calls are refused meanwhile', async () => {
     const cluster = transactionCluster({ topics: { orders: 1 } });
     const producer = transactionalProducer(cluster, { maxBlockMs: 100 });
@@ -584,7 +587,7 @@ describe('blocking calls bounded by maxBlockMs', () => {
 
   it('transaction(fn) whose commit outlives maxBlockMs rejects with the timeout; the next transaction() waits for that commit to finish, then runs', async () => {
     const cluster = transactionCluster({ topics: { orders: 1 } });
-    const producer = transactionalProducer(cluster, { maxBlockMs: 100 });
+    const producer = transactionalProducer(cluster, { maxBlockMs: OUTLIVED_BLOCK_MS });
     await producer.initTransactions();
     const hold = cluster.hold({ api: 'EndTxn' });
     const first = await rejection(producer.transaction(async (tx) => tx.send({ topic: 'orders', value: 'a' })));
@@ -605,7 +608,7 @@ describe('blocking calls bounded by maxBlockMs', () => {
   it('transaction(fn) whose commit outlives maxBlockMs and then fails abortably: the next transaction() aborts that one and commits its own', async () => {
     const TRANSACTION_ABORTABLE = 120;
     const cluster = transactionCluster({ topics: { orders: 1 } });
-    const producer = transactionalProducer(cluster, { maxBlockMs: 100 });
+    const producer = transactionalProducer(cluster, { maxBlockMs: OUTLIVED_BLOCK_MS });
     const ends: TransactionEnd[] = [];
     producer.onTransactionEnd((e) => ends.push(e));
     await producer.initTransactions();
@@ -623,7 +626,7 @@ describe('blocking calls bounded by maxBlockMs', () => {
 
   it('transaction(fn) whose abort (fn threw) outlives maxBlockMs: the next transaction() waits for the abort, then runs', async () => {
     const cluster = transactionCluster({ topics: { orders: 1 } });
-    const producer = transactionalProducer(cluster, { maxBlockMs: 100, logger: { warn: () => undefined } });
+    const producer = transactionalProducer(cluster, { maxBlockMs: OUTLIVED_BLOCK_MS, logger: { warn: () => undefined } });
     await producer.initTransactions();
     const hold = cluster.hold({ api: 'EndTxn' });
     const boom = new Error('fn failed');
@@ -643,6 +646,32 @@ describe('blocking calls bounded by maxBlockMs', () => {
     await cluster.waitForSettled([second]);
     expect(second.error).toBeUndefined();
     expect(endTxns(cluster)).toMatchObject([{ committed: false }, { committed: true }]);
+  });
+});
+
+describe('close() after a commit outlived maxBlockMs', () => {
+  const OUTLIVED_BLOCK_MS = 1000;
+
+  it('waits for that commit to finish before closing the connections, rather than cutting its EndTxn off', async () => {
+    const cluster = transactionCluster({ topics: { orders: 1 } });
+    const producer = transactionalProducer(cluster, { maxBlockMs: OUTLIVED_BLOCK_MS });
+    const ends: TransactionEnd[] = [];
+    producer.onTransactionEnd((e) => ends.push(e));
+    await producer.initTransactions();
+    producer.beginTransaction();
+    await producer.send({ topic: 'orders', value: 'a' });
+    const hold = cluster.hold({ api: 'EndTxn' });
+    expect(await rejection(producer.commitTransaction())).toMatchObject({ code: 'TIMEOUT' });
+    const closing = track(producer.close());
+    await turns(5);
+    expect(closing.state).toBe('pending');
+    expect(cluster.closeCalls).toBe(0);
+    hold.release();
+    await cluster.waitForSettled([closing]);
+    expect(closing.state).toBe('fulfilled');
+    expect(endTxns(cluster)).toMatchObject([{ committed: true }]);
+    expect(cluster.requestsOf('EndTxn')[0].state).toBe('answered');
+    expect(ends.map((e) => e.outcome)).toEqual(['committed']);
   });
 });
 

@@ -28,6 +28,8 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
     cluster = await KafkaCluster.start({
       nodes: 3,
       faultProxy: true,
+      // a restart after kill -9 replays logs and catches up; on a loaded 2-core machine it can take minutes
+      startupTimeoutMs: 180_000,
       brokerConfig: {
         // A SIGKILLed broker is fenced, and its partitions move, after this much silence (default 9 s):
         // shorter fits more faults in the time this machine gives the suite.
@@ -83,6 +85,8 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
     fault(topic: string, workload: Workload): Promise<FaultReport>;
     /** Extra conditions on the outcome. */
     require?(workload: Workload, fault: FaultReport, peakRssMiB: number): Record<string, boolean>;
+    /** Figures for the row's extra column (evaluated after require). */
+    figures?(workload: Workload): Record<string, number>;
     /** Records sent after the fault and the stream, which must all be acknowledged (the producer works again). */
     afterwards?: number;
   }
@@ -96,9 +100,12 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
     const unhandledBefore = unhandled.length;
     const sendStartedAt = Date.now();
     let faultDone = false;
-    const faultPromise = (async () => {
+    // A fault that fails (a restart that times out on a starved machine) still gets its row, marked failed.
+    const faultPromise = (async (): Promise<FaultReport & { error?: string }> => {
       try {
         return await s.fault(topic, workload);
+      } catch (e) {
+        return { faults: 'fault injection failed', faultCount: 0, lastFaultEndedAt: null, error: (e as Error).message };
       } finally {
         faultDone = true;
       }
@@ -131,11 +138,12 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
       sendEndedAt,
       peakRssMiB,
       require: {
+        ...(fault.error !== undefined ? { [`the fault ran as planned (${fault.error})`]: false } : {}),
         'no unhandled rejection': newUnhandled === 0,
         ...(s.afterwards !== undefined ? { [`all ${s.afterwards} sends after the fault acknowledged`]: afterAcked === s.afterwards } : {}),
         ...s.require?.(workload, fault, peakRssMiB),
       },
-      extra: { ...fault.extra, ...(s.afterwards !== undefined ? { 'acked after the fault': afterAcked } : {}), 'producer warnings': logger.lines.length },
+      extra: { ...fault.extra, ...s.figures?.(workload), ...(s.afterwards !== undefined ? { 'acked after the fault': afterAcked } : {}), 'producer warnings': logger.lines.length },
     });
     expect({ id: s.id, ...anomalies, unmet: row.notes?.match(/Unmet: [^.]*/)?.[0] ?? null }).toEqual({
       id: s.id,
@@ -264,7 +272,7 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
     });
   });
 
-  itFull('A5 lost Produce responses inside and beyond the 5-request window (fault proxy): no duplicate, order kept', async () => {
+  it('A5 lost Produce responses inside and beyond the 5-request window (fault proxy): no duplicate, order kept', async () => {
     const rules: FaultRule[] = [];
     await run({
       id: 'A5',
@@ -273,7 +281,7 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
       viaProxy: true,
       producer: { requestTimeoutMs: 3_000, batchSize: 512, batchMaxSize: 1024 },
       producerLabel: 'requestTimeoutMs 3000, 512-byte batches (so many Produce requests are in flight)',
-      minRecords: 30_000,
+      minRecords: scaled(10_000, 30_000),
       ratePerSec: 1_500,
       async fault() {
         await sleep(2_000);
@@ -292,6 +300,7 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
           lastFaultEndedAt: null,
         };
       },
+      require: (w, f) => ({ 'Produce responses were dropped': f.faultCount > 0, ...noFailures(w) }),
     });
   });
 
@@ -301,6 +310,8 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
     const bufferMemory = 1024 * 1024;
     const pad = Buffer.alloc(1024, 0x61);
     let rssBeforeMiB = 0;
+    let outageMs = 0;
+    let figures: Record<string, number> = {};
     await run({
       id: 'A7',
       name: `All brokers killed for ${downMs / 1000} s, bufferMemory 1 MiB`,
@@ -315,24 +326,40 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
       async fault() {
         await sleep(3_000);
         rssBeforeMiB = process.memoryUsage().rss / 1048576;
+        const killedAt = Date.now();
         for (const id of cluster.nodeIds) await cluster.kill(id);
         await sleep(downMs);
         await Promise.all(cluster.nodeIds.map((id) => cluster.restart(id)));
-        return { faults: `kill -9 of all 3 nodes for ${downMs / 1000} s`, faultCount: 3, lastFaultEndedAt: Date.now(), extra: { 'RSS when killed (MiB)': Math.round(rssBeforeMiB) } };
+        outageMs = Date.now() - killedAt;
+        return {
+          faults: `kill -9 of all 3 nodes for ${downMs / 1000} s`,
+          faultCount: 3,
+          lastFaultEndedAt: Date.now(),
+          extra: { 'RSS when killed (MiB)': Math.round(rssBeforeMiB), 'outage until every node served again (ms)': outageMs },
+        };
       },
       require(w, _fault, peakRssMiB) {
         const exhausted = w.outcomes.filter((o) => o.errorCode === 'BUFFER_EXHAUSTED');
-        const waits = exhausted.map((o) => (o.settledAt as number) - o.sentAt);
-        const otherFailures = w.outcomes.filter((o) => o.state === 'failed' && o.errorCode !== 'BUFFER_EXHAUSTED');
+        // Two ways to it: a send that waited maxBlockMs for memory, and one refused at once because the
+        // sends already waiting hold bufferMemory (a Node send cannot block, so the waiting must be bounded too).
+        const refused = exhausted.filter((o) => /outpacing/.test((o.error as Error).message));
+        const waits = exhausted.filter((o) => !refused.includes(o)).map((o) => (o.settledAt as number) - o.sentAt);
+        const timedOut = w.outcomes.filter((o) => o.errorCode === 'DELIVERY_TIMEOUT');
+        const other = w.outcomes.filter((o) => o.state === 'failed' && o.errorCode !== 'BUFFER_EXHAUSTED' && o.errorCode !== 'DELIVERY_TIMEOUT');
+        figures = { 'sends that waited maxBlockMs': waits.length, 'sends refused at once (waiting sends hold bufferMemory)': refused.length, 'longest wait for memory (ms)': Math.max(0, ...waits) };
         return {
           'sends failed with BufferExhaustedError while the brokers were down': exhausted.length > 0,
-          'none of them before maxBlockMs': waits.every((ms) => ms >= maxBlockMs - 20),
-          'each within maxBlockMs + 10 s': waits.every((ms) => ms <= maxBlockMs + 10_000),
-          'records accepted before the kill were all delivered after the restart': otherFailures.length === 0,
+          'none that waited failed before maxBlockMs': waits.every((ms) => ms >= maxBlockMs - 20),
+          'each that waited failed within maxBlockMs + 10 s': waits.every((ms) => ms <= maxBlockMs + 10_000),
+          // the default deliveryTimeoutMs (120 s) outlasts the outage unless a restart took very long
+          'records accepted before the kill delivered after the restart (or timed out, only if the outage outlasted the delivery timeout)':
+            timedOut.length === 0 || outageMs > 120_000 - 5_000,
+          'no other failure': other.length === 0,
           // bufferMemory bounds the records; what else grows is the failed sends' bookkeeping
           'peak RSS within 128 MiB of the RSS when the brokers were killed': peakRssMiB - rssBeforeMiB < 128,
         };
       },
+      figures: () => figures,
     });
   });
 

@@ -9,8 +9,8 @@ export class ProducerConfigError extends KafkaError {
 
 /** A record that cannot be sent as given (bad topic, partition, key, value or header). */
 export class InvalidRecordError extends KafkaError {
-  constructor(message: string) {
-    super(message, { code: 'INVALID_RECORD' });
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'INVALID_RECORD', cause });
   }
 }
 

@@ -2,7 +2,7 @@ import { closeProducers, producerOn, recordingLogger, ScriptedCluster, track, tu
 import { KafkaProtocolError } from '../errors';
 import { AuthenticationError, ConnectionError } from '../network/errors';
 import { BufferExhaustedError } from './buffer-pool';
-import { KafkaTimeoutError, ProducerClosedError, ProducerFatalError } from './errors';
+import { InvalidRecordError, KafkaTimeoutError, ProducerClosedError, ProducerFatalError } from './errors';
 import type { KafkaProducer } from './kafka-producer';
 import type { DeliveryFailure, DeliveryReport, ProducerState } from './producer-events';
 import type { RecordMetadata } from './types';
@@ -197,6 +197,95 @@ describe('sends waiting for metadata', () => {
       expect(s.settledAt! - sentAt).toBeGreaterThanOrEqual(295);
     }
     expect(producer.health().waitingRecords).toBe(0);
+  });
+
+  it("time out naming the broker's answer for the topic: a METADATA_TIMEOUT whose cause is UNKNOWN_TOPIC_OR_PARTITION for that topic", async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster, { maxBlockMs: 300 });
+
+    const unknown = track(producer.send({ topic: 'no-such-topic', value: 'v' }));
+    await cluster.waitForSettled([unknown]);
+
+    expect(unknown.error).toBeInstanceOf(KafkaTimeoutError);
+    expect((unknown.error as KafkaTimeoutError).code).toBe('METADATA_TIMEOUT');
+    const cause = (unknown.error as Error).cause;
+    expect(cause).toBeInstanceOf(KafkaProtocolError);
+    expect((cause as KafkaProtocolError).code).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect((cause as Error).message).toContain('no-such-topic');
+    await expect(producer.send({ topic: 'orders', value: 'still works' })).resolves.toMatchObject({ partition: 0 });
+  });
+});
+
+describe('records refused before any I/O', () => {
+  it('a record whose value is undefined rejects with InvalidRecordError instead of going out as a tombstone; null is still a tombstone', async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster);
+
+    const undefinedValue = track(producer.send({ topic: 'orders', key: 'k', value: undefined as unknown as string }));
+    await cluster.waitForSettled([undefinedValue]);
+
+    expect(undefinedValue.error).toBeInstanceOf(InvalidRecordError);
+    expect(undefinedValue.error!.message).toBe('the value for topic orders is undefined: pass null to send a record without a value (a tombstone)');
+    await producer.send({ topic: 'orders', key: 'k', value: null as unknown as string });
+    expect(cluster.log('orders', 0)).toEqual([null]);
+  });
+
+  it.each([
+    ['a Map', new Map([['trace', 'x']]), 'an object (Map)'],
+    ['a Set', new Set(['trace']), 'an object (Set)'],
+    ['a Buffer', Buffer.from('trace'), 'an object (Buffer)'],
+  ])('headers given as %s reject with InvalidRecordError (their entries would otherwise be dropped without a word)', async (_what, headers, described) => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster);
+
+    const sent = track(producer.send({ topic: 'orders', value: 'v', headers: headers as never }));
+    await cluster.waitForSettled([sent]);
+
+    expect(sent.error).toBeInstanceOf(InvalidRecordError);
+    expect(sent.error!.message).toBe(`headers must be a list of pairs or a plain object, got ${described}`);
+    expect(cluster.produceRequests()).toHaveLength(0);
+  });
+
+  it('headers as a plain object, or one without a prototype, are sent as before', async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster);
+    const bare = Object.assign(Object.create(null) as Record<string, string>, { trace: 'b' });
+
+    await producer.send({ topic: 'orders', value: 'plain', headers: { trace: 'a' } });
+    await producer.send({ topic: 'orders', value: 'bare', headers: bare });
+
+    expect(cluster.log('orders', 0)).toEqual(['plain', 'bare']);
+  });
+
+  it('a custom partitioner that throws rejects the record with InvalidRecordError keeping its error as cause, whether metadata was known or awaited; the next record goes through', async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 2 } });
+    const failure = new Error('no partition for you');
+    const producer = producerOn(cluster, {
+      partitioner: {
+        partition: (_topic, key) => {
+          if (key?.toString() === 'bad') throw failure;
+          return 1;
+        },
+      },
+    });
+
+    const beforeMetadata = track(producer.send({ topic: 'orders', key: 'bad', value: 'waited' }));
+    await cluster.waitForSettled([beforeMetadata]);
+    const afterMetadata = track(producer.send({ topic: 'orders', key: 'bad', value: 'known' }));
+    await cluster.waitForSettled([afterMetadata]);
+
+    for (const t of [beforeMetadata, afterMetadata]) {
+      expect(t.error).toBeInstanceOf(InvalidRecordError);
+      expect(t.error!.message).toBe('the custom partitioner threw for topic orders: no partition for you');
+      expect(t.error!.cause).toBe(failure);
+    }
+    await expect(producer.send({ topic: 'orders', key: 'good', value: 'v' })).resolves.toMatchObject({ partition: 1 });
+    expect(cluster.log('orders', 1)).toEqual(['v']);
+  });
+
+  it('an undefined record is described as undefined in the error', async () => {
+    const producer = producerOn(new ScriptedCluster({ topics: { orders: 1 } }));
+    await expect(producer.send(undefined as never)).rejects.toThrow(new InvalidRecordError('record must be an object, got undefined'));
   });
 });
 

@@ -287,6 +287,8 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     }
     const explicit = partition === null ? undefined : partition;
     const timestamp = toTimestamp(record.timestamp);
+    // a missing value (a typo, a field never set) would otherwise go out as a tombstone and delete the key on a compacted topic
+    if (record.value === undefined) throw new InvalidRecordError(`the value for topic ${topic} is undefined: pass null to send a record without a value (a tombstone)`);
     const key = this.serialize(this.keySerializer, topic, record.key, 'key');
     const value = this.serialize(this.valueSerializer, topic, record.value, 'value');
     const headers = toHeaders(record.headers);
@@ -365,13 +367,22 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     return this.builtInPartitioner.partition(info);
   }
 
+  /** What a custom partitioner may ask of the cluster; one object for the producer's life, not one per record. */
+  private readonly clusterView = {
+    partitionCountForTopic: (t: string): number => this.metadata.topic(t)?.partitions.length ?? 0,
+    availablePartitionsForTopic: (t: string): number[] => (this.metadata.topic(t)?.partitions ?? []).filter((p) => p !== undefined && p.leaderId >= 0).map((p) => p.partition),
+  };
+
   /** Runs the custom partitioner; -1 hands the choice back to the built-in one. */
   private customPartition(topic: TopicInfo, key: Buffer | null, value: Buffer | null): number {
     const count = topic.partitions.length;
-    const chosen = this.customPartitioner!.partition(topic.name, key, value, {
-      partitionCountForTopic: (t) => this.metadata.topic(t)?.partitions.length ?? 0,
-      availablePartitionsForTopic: (t) => (this.metadata.topic(t)?.partitions ?? []).filter((p) => p !== undefined && p.leaderId >= 0).map((p) => p.partition),
-    });
+    let chosen: number | null | undefined;
+    try {
+      chosen = this.customPartitioner!.partition(topic.name, key, value, this.clusterView);
+    } catch (e) {
+      // as a serializer's error: the record's own problem, typed, and the producer carries on
+      throw new InvalidRecordError(`the custom partitioner threw for topic ${topic.name}: ${(e as Error)?.message ?? String(e)}`, e);
+    }
     if (chosen === undefined || chosen === null || chosen === -1) return -1;
     if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count) {
       throw new InvalidRecordError(`the custom partitioner chose partition ${String(chosen)} for topic ${topic.name}, which has ${count} partitions`);
@@ -385,9 +396,7 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     try {
       bytes = serializer.serialize(topic, data);
     } catch (e) {
-      const error = new InvalidRecordError(`cannot serialize the ${what} for topic ${topic}: ${(e as Error).message}`);
-      (error as { cause?: unknown }).cause = e;
-      throw error;
+      throw new InvalidRecordError(`cannot serialize the ${what} for topic ${topic}: ${(e as Error)?.message ?? String(e)}`, e);
     }
     if (bytes !== null && bytes !== undefined && !Buffer.isBuffer(bytes)) {
       throw new InvalidRecordError(`the ${what} serializer for topic ${topic} returned ${describe(bytes)}, not a Buffer or null`);
@@ -721,6 +730,9 @@ function headerValue(key: string, v: HeaderValue): Buffer | null {
   throw new InvalidRecordError(`header "${key}" must be a Buffer, string or null, got ${describe(v)}`);
 }
 
+/** What Object.prototype.toString gives a plain object (or a class instance) in any realm, and not a Map, Set or typed array. */
+const OBJECT_TAG = '[object Object]';
+
 function toHeaders(headers: ProducerRecordHeaders | undefined): RecordHeader[] | null {
   if (headers === undefined || headers === null) return EMPTY_HEADERS;
   const out: RecordHeader[] = [];
@@ -729,13 +741,14 @@ function toHeaders(headers: ProducerRecordHeaders | undefined): RecordHeader[] |
       if (!Array.isArray(pair) || typeof pair[0] !== 'string') throw new InvalidRecordError('headers given as a list must be [key, value] pairs with string keys');
       out.push({ key: pair[0], value: headerValue(pair[0], pair[1]) });
     }
-  } else if (typeof headers === 'object') {
+  } else if (typeof headers === 'object' && OBJECT_TAG === Object.prototype.toString.call(headers)) {
     for (const [k, v] of Object.entries(headers)) {
       if (Array.isArray(v)) for (const one of v) out.push({ key: k, value: headerValue(k, one) });
       else out.push({ key: k, value: headerValue(k, v as HeaderValue) });
     }
   } else {
-    throw new InvalidRecordError(`headers must be a list of pairs or an object, got ${describe(headers)}`);
+    // a Map, Set or Buffer has no own entries of the expected shape: taking it as an object would drop its headers without a word
+    throw new InvalidRecordError(`headers must be a list of pairs or a plain object, got ${describe(headers)}`);
   }
   return out.length === 0 ? EMPTY_HEADERS : out;
 }

@@ -36,7 +36,10 @@ export class MetadataWaits {
     private readonly maxBlockMs: number,
     /** Appends a record whose topic is now known (or rejects it for a partition that does not exist). */
     private readonly append: (wait: MetadataWait) => void,
-    /** The cause for metadata timeouts: the last refresh error (e.g. a handshake the broker closed). */
+    /**
+     * The cause for metadata timeouts: the last refresh error (e.g. a handshake the broker closed);
+     * without one, the topic's own error from the last answer (UNKNOWN_TOPIC_OR_PARTITION).
+     */
     private readonly lastError: () => Error | null,
   ) {}
 
@@ -168,7 +171,8 @@ export class MetadataWaits {
             ? `Partition ${w.partition} of topic ${w.topic.name} with partition count ${known.partitions.length} is not present in metadata after ${this.maxBlockMs} ms.`
             : `Topic ${w.topic.name} not present in metadata after ${this.maxBlockMs} ms.`,
           'METADATA_TIMEOUT',
-          this.lastError() ?? undefined,
+          // a refresh that fails now says more than what an earlier answer said of the topic
+          this.lastError() ?? w.topic.metadataError ?? undefined,
         ),
       );
     }

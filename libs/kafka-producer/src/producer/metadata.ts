@@ -181,7 +181,11 @@ export class Metadata {
       if (t.errorCode !== 0) {
         const info = protocolErrorInfo(t.errorCode);
         if (!info.retriable) this.listener.onTopicError(state, new InvalidRecordError(`topic ${name}: ${new KafkaProtocolError(t.errorCode).message}`));
-        else this.needUpdate = true; // e.g. LEADER_NOT_AVAILABLE while an auto-created topic settles
+        else {
+          // e.g. LEADER_NOT_AVAILABLE while an auto-created topic settles; kept as the cause should the wait time out
+          state.metadataError = new KafkaProtocolError(t.errorCode, `topic ${name}`);
+          this.needUpdate = true;
+        }
         continue;
       }
       const previous = state.info;

@@ -170,6 +170,15 @@ describe('producer configuration keys', () => {
     expect(problemsOf({ bootstrapServers: 'a:1', 'ssl.truststore.location': '/x' })).toEqual(['unknown configuration key "ssl.truststore.location" (did you mean ssl? ssl is not supported yet)']);
   });
 
+  it.each(['127.0.0.1:0', '127.0.0.1:99999', '[::1]:65536'])('rejects bootstrapServers entry %s, whose port is outside 1-65535, at construction rather than after maxBlockMs on every send', (entry) => {
+    const port = entry.slice(entry.lastIndexOf(':') + 1);
+    expect(problemsOf({ bootstrapServers: [entry, 'b:9092'] })).toEqual([`bootstrapServers entry "${entry}" has port ${port}, outside 1-65535`]);
+  });
+
+  it('accepts ports 1 and 65535', () => {
+    expect(resolveProducerConfig({ bootstrapServers: 'a:1,b:65535' }).bootstrapServers).toEqual(['a:1', 'b:65535']);
+  });
+
   it('reports unknown keys in the same error as every other problem', () => {
     const problems = problemsOf({ bootstrapServers: 'nohost', lingerMs: -1, lingerMS: 5, sasl: {} });
     expect(problems).toHaveLength(4);

@@ -283,6 +283,8 @@ let clientCounter = 0;
  * Applies defaults and the Java producer's cross-field rules. Collects every problem before throwing,
  * so a user fixes a configuration in one round rather than one field at a time.
  */
+const validPort = (port: number): boolean => port >= 1 && port <= 65535;
+
 export function resolveProducerConfig(config: ProducerConfig<any, any>): ResolvedProducerConfig {
   if (config === null || typeof config !== 'object') throw new ProducerConfigError(['config must be an object']);
   const given = config as unknown as Record<string, unknown>;
@@ -293,6 +295,8 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
   if (bootstrapServers.length === 0) problems.push('bootstrapServers must list at least one host:port');
   for (const s of bootstrapServers) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(s)) problems.push(`bootstrapServers entry "${s}" is not host:port`);
+    // else every send would wait maxBlockMs for a connection that can never be made
+    else if (!validPort(Number(s.slice(s.lastIndexOf(':') + 1)))) problems.push(`bootstrapServers entry "${s}" has port ${s.slice(s.lastIndexOf(':') + 1)}, outside 1-65535`);
   }
 
   const int = (key: keyof typeof PRODUCER_DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number => {

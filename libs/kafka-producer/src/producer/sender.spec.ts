@@ -1,4 +1,5 @@
 import { closeProducers, producerOn, ScriptedCluster, track, turns } from '../../test/support/scripted-cluster';
+import { KafkaProtocolError } from '../errors';
 import { ConnectionError, UnsupportedVersionError } from '../network/errors';
 import { ProduceApi } from '../protocol/messages/produce.generated';
 import * as compression from '../protocol/records/compression';
@@ -43,6 +44,23 @@ describe('batches split after MESSAGE_TOO_LARGE', () => {
     expect(parts.length).toBeGreaterThan(1);
     for (const r of parts) expect(r.partitions[0].records).toBeLessThan(20);
     expect(cluster.log('orders', 0)).toEqual(sent);
+  });
+
+  it('a single record still too large fails with MESSAGE_TOO_LARGE naming its size and the topic setting that limits it, and the partition takes the next record', async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster);
+    await producer.connect();
+    cluster.scriptPartition('orders', 0, { errorCode: 10 });
+
+    const refused = track(producer.send({ topic: 'orders', partition: 0, value: 'z'.repeat(20_000) }));
+    await cluster.waitForSettled([refused]);
+
+    expect(refused.error).toBeInstanceOf(KafkaProtocolError);
+    expect((refused.error as KafkaProtocolError).code).toBe('MESSAGE_TOO_LARGE');
+    expect(refused.error!.message).toMatch(/^MESSAGE_TOO_LARGE \(10\): orders-0: the batch of 1 record\(s\) is 2\d{4} bytes, more than the broker accepts for this topic \(its max\.message\.bytes/);
+    expect(cluster.produceRequests()).toHaveLength(1);
+    await producer.send({ topic: 'orders', partition: 0, value: 'small' });
+    expect(cluster.log('orders', 0)).toEqual(['small']);
   });
 });
 

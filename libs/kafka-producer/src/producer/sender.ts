@@ -354,7 +354,14 @@ export class Sender {
       }
       allOk = false;
       const info = protocolErrorInfo(p.errorCode);
-      const detail = [p.errorMessage, ...(p.recordErrors ?? []).map((r) => `record ${r.batchIndex}: ${r.batchIndexErrorMessage ?? ''}`)].filter(Boolean).join('; ');
+      const detail = [
+        p.errorMessage,
+        ...(p.recordErrors ?? []).map((r) => `record ${r.batchIndex}: ${r.batchIndexErrorMessage ?? ''}`),
+        // the broker says only "too large": the size is ours to tell, and where the limit lives
+        p.errorCode === MESSAGE_TOO_LARGE ? tooLargeDetail(batch) : null,
+      ]
+        .filter(Boolean)
+        .join('; ');
       const error = new KafkaProtocolError(p.errorCode, `${batch.topic}-${batch.partition}${detail ? `: ${detail}` : ''}`);
       this.lastError = error;
       if (info.invalidatesMetadata) {
@@ -437,4 +444,8 @@ export class Sender {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+function tooLargeDetail(batch: ProducerBatch): string {
+  return `the batch of ${batch.recordCount} record(s) is ${batch.sizeInBytes} bytes, more than the broker accepts for this topic (its max.message.bytes, or the broker's message.max.bytes)`;
 }

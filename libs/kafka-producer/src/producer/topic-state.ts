@@ -91,6 +91,11 @@ export class TopicState {
   readonly partitions = new Map<number, PartitionState>();
   /** Last send to the topic, for metadataMaxIdleMs. */
   lastUsedMs = 0;
+  /**
+   * The retriable error the last metadata answer gave for this topic (UNKNOWN_TOPIC_OR_PARTITION,
+   * LEADER_NOT_AVAILABLE), null once it was described: a metadata timeout names it as its cause.
+   */
+  metadataError: Error | null = null;
 
   constructor(readonly name: string) {}
 
@@ -176,6 +181,7 @@ export class ProducerTopics {
   /** Installs new metadata for a topic and moves each known partition's leader to it. */
   setInfo(state: TopicState, info: TopicInfo): void {
     state.info = info;
+    state.metadataError = null;
     for (const ps of state.partitions.values()) {
       const p = info.partitions[ps.partition];
       ps.leaderId = p === undefined ? -1 : p.leaderId;

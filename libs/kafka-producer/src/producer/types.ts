@@ -10,6 +10,7 @@ export type ProducerRecordHeaders = ReadonlyArray<readonly [string, HeaderValue]
 export interface ProducerRecord<K = Buffer | string | null, V = Buffer | string | null> {
   topic: string;
   key?: K;
+  /** null sends a record without a value (a tombstone); undefined is refused with InvalidRecordError. */
   value: V;
   headers?: ProducerRecordHeaders;
   /** Explicit partition; when absent the partitioner chooses. */

@@ -69,6 +69,12 @@ describe('KafkaProducerClientProxy', () => {
       expect(sent[0].value).toBe(order);
     });
 
+    it('sends a serializer output of undefined as null (a tombstone) also when the producer has its own valueSerializer: the producer refuses undefined values', async () => {
+      const { client, sent } = clientOn({ producerSerializesValues: true, serializer: { serialize: () => undefined } });
+      await lastValueFrom(client.emit('t', { id: 2 }));
+      expect(sent[0].value).toBeNull();
+    });
+
     it('refuses a nil pattern or payload as Nest does (InvalidMessageException), sending nothing', async () => {
       const { client, sent } = clientOn();
       await expect(lastValueFrom(client.emit('t', undefined))).rejects.toThrow('The invalid data or message pattern (undefined/null)');

@@ -208,8 +208,9 @@ export class KafkaProducerClientProxy extends ClientProxy {
 
   /** With no valueSerializer the producer takes bytes or strings only: anything else goes as JSON. */
   private encodeValue(value: unknown): unknown {
-    if (this.producerSerializesValues) return value;
+    // emit(pattern) without data is an event with no payload, not the mistake the producer refuses undefined for
     if (value === null || value === undefined) return null;
+    if (this.producerSerializesValues) return value;
     if (typeof value === 'string' || Buffer.isBuffer(value)) return value;
     if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     return JSON.stringify(value);

@@ -121,6 +121,9 @@ class SendLog {
 
 interface Verdict {
   txn: TransactionCheck;
+  /** Transactions of unknown outcome that read_committed shows whole (committed after all), and those it shows nothing of. */
+  unknownCommitted: number;
+  unknownInvisible: number;
   /** The committed transactions' sends against read_committed: offsets as acknowledged, partition order kept. */
   delivery: DeliveryCheck;
   /** Failed sends found under read_uncommitted (records of transactions that were then aborted). */
@@ -132,13 +135,19 @@ function judge(transactions: readonly TransactionOutcome[], log: SendLog, reads:
   const txn = checkTransactions(transactions, reads.committed.records, reads.uncommitted.records);
   const committedValues = new Set(transactions.filter((t) => t.outcome === 'committed').flatMap((t) => t.values));
   const committedSends = log.outcomes.filter((o) => committedValues.has(o.value));
-  const committedRead = reads.committed.records.filter((r) => committedValues.has(r.value?.toString() ?? ''));
-  const delivery = checkDelivery(committedSends, committedRead);
+  const delivery = checkDelivery(
+    committedSends,
+    reads.committed.records.filter((r) => committedValues.has(r.value?.toString() ?? '')),
+  );
   const uncommitted = valuesOf(reads.uncommitted.records);
   const failedButWritten = log.outcomes.filter((o) => o.state === 'failed' && uncommitted.has(o.value)).length;
   const untyped = log.outcomes.filter((o) => o.state === 'failed' && o.typedError === false).length;
+  const committedRead = valuesOf(reads.committed.records);
+  const unknown = transactions.filter((t) => t.outcome === 'unknown');
   return {
     txn,
+    unknownCommitted: unknown.filter((t) => t.values.every((x) => committedRead.has(x))).length,
+    unknownInvisible: unknown.filter((t) => !t.values.some((x) => committedRead.has(x))).length,
     delivery,
     failedButWritten,
     anomalies: {
@@ -173,6 +182,8 @@ function transactionExtra(v: Verdict): Record<string, number> {
     committed: v.txn.committed,
     aborted: v.txn.aborted,
     unknown: v.txn.unknown,
+    'unknown, committed after all': v.unknownCommitted,
+    'unknown, not visible': v.unknownInvisible,
     'aborted visible (G1a)': v.txn.abortedVisible,
     'partially visible': v.txn.partiallyVisible,
     'committed missing': v.txn.committedMissing,
@@ -234,7 +245,7 @@ class TransactionLoop {
   producer: KafkaProducer;
   readonly transactions: TransactionOutcome[] = [];
   readonly commitTimes: number[] = [];
-  readonly counters = { abortedAndRedone: 0, commitCallTimeouts: 0, abortCallTimeouts: 0, fatal: 0 };
+  readonly counters = { abortedAndRedone: 0, commitCallTimeouts: 0, abortCallTimeouts: 0, fnCommitOutlived: 0, fatal: 0 };
   readonly fatalErrors: string[] = [];
   committedRecords = 0;
 
@@ -263,36 +274,69 @@ class TransactionLoop {
     }
   }
 
-  /** Transaction n of `size` records, retried until it commits. */
-  async commit(prefix: string, n: number, size: number, hooks: AttemptHooks = {}): Promise<void> {
+  /**
+   * Transaction n of `size` records, retried until it commits: by hand (begin, send, commit) or, with
+   * `viaFn`, through transaction(fn). A transaction() that rejects with the timeout of its commit has
+   * an unknown outcome (the commit goes on; the next transaction() waits for it), so n is not sent again.
+   */
+  async commit(prefix: string, n: number, size: number, hooks: AttemptHooks = {}, viaFn = false): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const records = transactionValues(prefix, n, attempt, size);
       const t: TransactionOutcome = { id: `t${n}.${attempt}`, values: records.map((r) => r.value), outcome: 'unknown' };
       this.transactions.push(t);
+      const sends: Array<Promise<void>> = [];
+      const send = (tx: { send: KafkaProducer['send'] }): void => {
+        for (const r of records) sends.push(this.log.watch(r.value, tx.send({ topic: this.topic, partition: r.partition, value: r.value })));
+      };
       try {
-        this.producer.beginTransaction();
-        await hooks.beforeSends?.();
-        const sends = records.map((r) => this.log.watch(r.value, this.producer.send({ topic: this.topic, partition: r.partition, value: r.value })));
-        if (hooks.settleSendsFirst === true) await Promise.all(sends);
-        try {
-          await Promise.all([this.settle('commit'), hooks.duringCommit?.()]);
-          await Promise.all(sends);
-          t.outcome = 'committed';
-          this.committedRecords += size;
-          this.commitTimes.push(Date.now());
-          return;
-        } catch (e) {
-          await Promise.all(sends);
-          if (!(e instanceof TransactionAbortableError)) throw e;
-          // a record of it failed for good: abort, and send the transaction again with new values
-          await this.settle('abort');
-          t.outcome = 'aborted';
-          this.counters.abortedAndRedone++;
+        if (viaFn) {
+          let during: Promise<void> | undefined;
+          try {
+            await this.producer.transaction(async (tx) => {
+              await hooks.beforeSends?.();
+              send(tx);
+              if (hooks.settleSendsFirst === true) await Promise.all(sends);
+              // the commit starts as fn returns
+              during = hooks.duringCommit?.();
+            });
+          } finally {
+            await Promise.all([during, ...sends]);
+          }
+        } else {
+          this.producer.beginTransaction();
+          await hooks.beforeSends?.();
+          send(this.producer);
+          if (hooks.settleSendsFirst === true) await Promise.all(sends);
+          try {
+            await Promise.all([this.settle('commit'), hooks.duringCommit?.()]);
+          } finally {
+            await Promise.all(sends);
+          }
         }
+        t.outcome = 'committed';
+        this.committedRecords += size;
+        this.commitTimes.push(Date.now());
+        return;
       } catch (e) {
+        if (viaFn && e instanceof KafkaTimeoutError) {
+          this.counters.fnCommitOutlived++;
+          return;
+        }
+        let failure = e;
+        if (e instanceof TransactionAbortableError) {
+          // a record of it failed for good: abort (transaction() already did), and send it again with new values
+          try {
+            if (!viaFn) await this.settle('abort');
+            t.outcome = 'aborted';
+            this.counters.abortedAndRedone++;
+            continue;
+          } catch (abortError) {
+            failure = abortError;
+          }
+        }
         // neither committed nor aborted as far as this client knows
         this.counters.fatal++;
-        this.fatalErrors.push(`${t.id}: ${describeError(e)}`);
+        this.fatalErrors.push(`${t.id}: ${describeError(failure)}`);
         await this.producer.close({ timeoutMs: 10_000 }).catch(() => undefined);
         this.producer = new KafkaProducer(this.options);
         await this.producer.initTransactions();
@@ -581,7 +625,8 @@ describe('B1 transactions while brokers are SIGKILLed and restarted', () => {
     const killing = killLoop();
     try {
       await loop.init();
-      for (let n = 0; (loop.committedRecords < total || kills.length < minKills) && Date.now() - started < maxSendMs; n++) await loop.commit('b1', n, size);
+      // both APIs in turn: begin/send/commit by hand, and transaction(fn)
+      for (let n = 0; (loop.committedRecords < total || kills.length < minKills) && Date.now() - started < maxSendMs; n++) await loop.commit('b1', n, size, {}, n % 2 === 1);
     } finally {
       sending = false;
       await killing;
@@ -615,6 +660,7 @@ describe('B1 transactions while brokers are SIGKILLed and restarted', () => {
         'transactions aborted and redone': loop.counters.abortedAndRedone,
         'commit calls past maxBlockMs, called again': loop.counters.commitCallTimeouts,
         'abort calls past maxBlockMs, called again': loop.counters.abortCallTimeouts,
+        'transaction() calls past maxBlockMs (outcome left to the next)': loop.counters.fnCommitOutlived,
         'fatal errors (producer replaced)': loop.counters.fatal,
         'longest kill-to-next-commit (ms)': killToCommit.length > 0 ? Math.max(...killToCommit) : 0,
         'longest gap between commits (ms)': longestGap(loop.commitTimes) ?? 0,
@@ -636,6 +682,7 @@ describe('B3 requests held past the client timeout', () => {
   const END_TXN = 26;
   const PRODUCE = 0;
   const REQUEST_TIMEOUT_MS = 5_000;
+  const MAX_BLOCK_MS = 3_000;
   /** Held 10 s longer than the client waits for an answer. */
   const HOLD_MS = REQUEST_TIMEOUT_MS + 10_000;
   type Variant = 'EndTxn request' | 'EndTxn response' | 'Produce request' | 'Produce response' | 'none';
@@ -651,7 +698,8 @@ describe('B3 requests held past the client timeout', () => {
     const log = new SendLog();
     // through the fault proxies (bootstrapServers), unlike the other scenarios
     const loop = new TransactionLoop(
-      { bootstrapServers: cluster.bootstrapServers, transactionalId: transactionalId('b3'), lingerMs: 5, requestTimeoutMs: REQUEST_TIMEOUT_MS, logger },
+      // maxBlockMs below the request timeout: a held EndTxn outlives the commit call, which is called again (or, for transaction(fn), left to the next one)
+      { bootstrapServers: cluster.bootstrapServers, transactionalId: transactionalId('b3'), lingerMs: 5, requestTimeoutMs: REQUEST_TIMEOUT_MS, maxBlockMs: MAX_BLOCK_MS, logger },
       topic,
       log,
     );
@@ -680,17 +728,20 @@ describe('B3 requests held past the client timeout', () => {
       await loop.init();
       for (let n = 0; n < count; n++) {
         const variant = VARIANTS[n % VARIANTS.length];
-        if (variant === 'none') await loop.commit('b3', n, size);
-        else if (variant.startsWith('EndTxn')) await loop.commit('b3', n, size, { settleSendsFirst: true, duringCommit: () => holdOne(variant) });
+        // each variant by hand and through transaction(fn), in turn
+        const viaFn = Math.floor(n / VARIANTS.length) % 2 === 1;
+        if (variant === 'none') await loop.commit('b3', n, size, {}, viaFn);
+        else if (variant.startsWith('EndTxn')) await loop.commit('b3', n, size, { settleSendsFirst: true, duringCommit: () => holdOne(variant) }, viaFn);
         else {
           let hold: Promise<void> = Promise.resolve();
-          await loop.commit('b3', n, size, {
+          const hooks: AttemptHooks = {
             beforeSends: async () => {
               hold = holdOne(variant);
               await sleep(0);
             },
             duringCommit: () => hold,
-          });
+          };
+          await loop.commit('b3', n, size, hooks, viaFn);
         }
       }
     } finally {
@@ -707,7 +758,7 @@ describe('B3 requests held past the client timeout', () => {
       {
         id: 'B3',
         name: 'EndTxn / Produce held past the request timeout',
-        producer: `transactional, requestTimeoutMs ${REQUEST_TIMEOUT_MS}, through the fault proxies; ${count} transactions of ${size} records`,
+        producer: `transactional, requestTimeoutMs ${REQUEST_TIMEOUT_MS}, maxBlockMs ${MAX_BLOCK_MS}, through the fault proxies; ${count} transactions of ${size} records, by hand and through transaction(fn)`,
         faults: `${faults} holds of ${HOLD_MS} ms (${Object.entries(held).map(([k, n]) => `${k} × ${n}`).join(', ')})`,
         faultCount: faults,
         timeToRecoverMs: null,
@@ -722,11 +773,12 @@ describe('B3 requests held past the client timeout', () => {
         'EndTxn requests sent': endTxnRequests,
         'transactions aborted and redone': loop.counters.abortedAndRedone,
         'commit calls past maxBlockMs, called again': loop.counters.commitCallTimeouts,
+        'transaction() calls past maxBlockMs (outcome left to the next)': loop.counters.fnCommitOutlived,
         'fatal errors (producer replaced)': loop.counters.fatal,
         'longest gap between commits (ms)': longestGap(loop.commitTimes) ?? 0,
         'producer warnings': logger.lines.length,
       },
-      loop.counters.fatal === 0 && endTxnRequests >= loop.transactions.length + heldEndTxn,
+      loop.counters.fatal === 0 && endTxnRequests >= v.txn.committed + v.txn.aborted + heldEndTxn,
       `The proxy drops a held frame when the client closes its connection at the request timeout, so a held request never reaches the broker late; a held response is of a request the broker carried out. ${loop.fatalErrors.length > 0 ? `Fatal: ${loop.fatalErrors.slice(0, 3).join(' | ')}` : ''}`.trim(),
     );
     writeScenarioRow(r);
@@ -736,6 +788,6 @@ describe('B3 requests held past the client timeout', () => {
     expect(v.anomalies).toEqual(NO_ANOMALIES);
     expect(Object.keys(held).sort()).toEqual(VARIANTS.filter((x) => x !== 'none').sort());
     // every held EndTxn (or its lost answer) was sent again: once per transaction attempt, plus the retries
-    expect(endTxnRequests).toBeGreaterThanOrEqual(loop.transactions.length + heldEndTxn);
+    expect(endTxnRequests).toBeGreaterThanOrEqual(v.txn.committed + v.txn.aborted + heldEndTxn);
   });
 });

@@ -69,7 +69,7 @@ export function renderReport(input: ReportInput): string {
   out.push('');
   out.push('Lost (acknowledged, not in the log) must be 0 everywhere; duplicates and order violations must be 0 where the producer is idempotent (the default). ' +
     '"Failed" are sends that ended in a typed error; "written anyway" counts the failed ones the log holds all the same (allowed only for errors that say the record may have been written). ' +
-    'Time to recover runs from the end of the last fault to the next acknowledgement. Throughput is acknowledged records per second of sending, on a 2-core machine that also runs the brokers. ' +
+    'Time to recover: for a fault that stops every partition (all brokers paused or down, the quorum lost), from the end of the fault to the next acknowledgement; for a fault on one broker or connection, the longest one partition went without an acknowledgement while the others went on (the failover). Throughput is acknowledged records per second of sending, on a 2-core machine that also runs the brokers. ' +
     'Peak RSS is the test process (producer and harness), not the brokers.');
   out.push('');
   out.push('| ID | Scenario | Sent | Acknowledged | Failed | Written anyway | Lost | Duplicates | Order violations | Offset mismatches | Faults injected | Time to recover | Longest ack gap | Throughput (rec/s) | Peak RSS (MiB) | Result |');

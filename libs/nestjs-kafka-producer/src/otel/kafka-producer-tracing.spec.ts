@@ -81,6 +81,24 @@ describe('instrumentKafkaProducer', () => {
     }
   });
 
+  it.each([
+    ['a number', 42],
+    ['a Map', new Map([['app', 'x']])],
+    ['a list with a non-string key', [[7, 'x']]],
+  ])('passes headers given as %s to the producer untouched (its send() rejects them with a typed error) instead of throwing from send() or dropping them', (_what, headers) => {
+    const producer = new FakeProducer();
+    instrumentKafkaProducer(producer, { tracer });
+    expect(() => producer.send({ topic: 't', value: 'a', headers: headers as never })).not.toThrow();
+    expect(producer.sent[0].headers).toBe(headers);
+  });
+
+  it('takes headers: null as no headers', () => {
+    const producer = new FakeProducer();
+    instrumentKafkaProducer(producer, { tracer });
+    producer.send({ topic: 't', value: 'a', headers: null as never });
+    expect((producer.sent[0].headers as Array<[string, string]>).map(([k]) => k)).toEqual(['traceparent']);
+  });
+
   it('makes the record span the active one inside send(), where producer interceptors run', async () => {
     const producer = new FakeProducer();
     instrumentKafkaProducer(producer, { tracer });

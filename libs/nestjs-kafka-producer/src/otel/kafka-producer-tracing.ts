@@ -104,7 +104,10 @@ function end(span: Span, metadata: RecordMetadata | null, error: Error | null): 
 type HeaderPairs = Array<readonly [string, Buffer | string | null]>;
 
 /** The record's headers with the trace context added (replacing any trace context already there). */
-function injectContext(headers: ProducerRecordHeaders | undefined, ctx: ReturnType<typeof context.active>, span: Span, propagator: TextMapPropagator | undefined): ProducerRecordHeaders {
+function injectContext(headers: ProducerRecordHeaders | null | undefined, ctx: ReturnType<typeof context.active>, span: Span, propagator: TextMapPropagator | undefined): ProducerRecordHeaders | undefined {
+  // headers of a shape the producer refuses go to it untouched, so send() rejects them with its typed
+  // error; rebuilding them here would throw a TypeError from send() or drop them without a word
+  if (!injectable(headers)) return headers as ProducerRecordHeaders;
   const carrier: Record<string, string> = {};
   if (propagator !== undefined) {
     propagator.inject(ctx, carrier, { set: (c, k, v) => ((c as Record<string, string>)[k] = v) });
@@ -122,7 +125,7 @@ function injectContext(headers: ProducerRecordHeaders | undefined, ctx: ReturnTy
   const pairs: HeaderPairs = [];
   if (Array.isArray(headers)) {
     for (const [k, v] of headers as ReadonlyArray<readonly [string, Buffer | string | null]>) if (!replaced.has(k.toLowerCase())) pairs.push([k, v]);
-  } else if (headers !== undefined) {
+  } else if (headers !== undefined && headers !== null) {
     for (const [k, v] of Object.entries(headers as Record<string, Buffer | string | null | ReadonlyArray<Buffer | string | null>>)) {
       if (replaced.has(k.toLowerCase())) continue;
       if (Array.isArray(v)) for (const one of v) pairs.push([k, one]);
@@ -131,4 +134,11 @@ function injectContext(headers: ProducerRecordHeaders | undefined, ctx: ReturnTy
   }
   for (const k of added) pairs.push([k, carrier[k]]);
   return pairs;
+}
+
+/** Absent, a list of [string, value] pairs, or a plain object: what the producer takes as headers. */
+function injectable(headers: unknown): boolean {
+  if (headers === undefined || headers === null) return true;
+  if (Array.isArray(headers)) return headers.every((pair) => Array.isArray(pair) && typeof pair[0] === 'string');
+  return typeof headers === 'object' && Object.prototype.toString.call(headers) === '[object Object]';
 }

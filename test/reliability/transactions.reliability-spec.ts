@@ -580,101 +580,133 @@ describe('B2 transactional producer killed mid-transaction, and fenced', () => {
   });
 });
 
+interface BounceVariant {
+  id: string;
+  name: string;
+  prefix: string;
+  /** Settings that differ from the defaults, and how the row names them. */
+  producer: Partial<KafkaProducerOptions<string, string>>;
+  producerNote: string;
+  total: number;
+  minKills: number;
+}
+
+/**
+ * Transactions one after another, each across the 3 partitions, while a broker is SIGKILLed and
+ * restarted every ~10 s (only when every replica is in sync); the producer's retries ride most kills
+ * out, and a transaction that fails abortably is aborted and sent again with new values.
+ */
+async function bounce(variant: BounceVariant): Promise<void> {
+  const started = Date.now();
+  const rss = new RssSampler();
+  const topic = await topicRf3(`rel-${variant.prefix}`);
+  const size = scaled(100, 500);
+  const { total, minKills } = variant;
+  // a guard against a stuck run, not a speed bound: the counts decide when sending ends
+  const maxSendMs = scaled(300_000, 900_000);
+  const killEveryMs = 10_000;
+  const logger = collectingLogger();
+  const log = new SendLog();
+  const loop = new TransactionLoop({ bootstrapServers: cluster.directBootstrapServers, transactionalId: transactionalId(variant.prefix), lingerMs: 5, logger, ...variant.producer }, topic, log);
+  const kills: Array<{ node: number; at: number; restartedAt: number }> = [];
+  let skippedTicks = 0;
+  let sending = true;
+
+  const killLoop = async (): Promise<void> => {
+    await sleep(5_000);
+    for (let i = 0; sending; ) {
+      const tick = Date.now();
+      try {
+        // only with every replica (of the data and of the transaction log) in sync: a kill then can never lose an acknowledged write
+        await cluster.waitInSync(topic, { timeoutMs: 30_000 });
+        await cluster.waitInSync('__transaction_state', { timeoutMs: 30_000 });
+      } catch {
+        skippedTicks++;
+        continue;
+      }
+      if (!sending) break;
+      const node = cluster.nodeIds[i++ % cluster.nodeIds.length];
+      const at = Date.now();
+      await cluster.kill(node);
+      await sleep(2_000);
+      await cluster.restart(node);
+      kills.push({ node, at, restartedAt: Date.now() });
+      const wait = killEveryMs - (Date.now() - tick);
+      for (let waited = 0; waited < wait && sending; waited += 250) await sleep(250);
+    }
+  };
+
+  const killing = killLoop();
+  try {
+    await loop.init();
+    // both APIs in turn: begin/send/commit by hand, and transaction(fn)
+    for (let n = 0; (loop.committedRecords < total || kills.length < minKills) && Date.now() - started < maxSendMs; n++) await loop.commit(variant.prefix, n, size, {}, n % 2 === 1);
+  } finally {
+    sending = false;
+    await killing;
+    await loop.close();
+  }
+  const sendMs = Date.now() - started;
+  await cluster.waitInSync(topic, { timeoutMs: 120_000 });
+  const reads = await readBoth(topic);
+  const v = judge(loop.transactions, log, reads);
+  const lastKill = kills[kills.length - 1];
+  const acks = log.ackTimes();
+  const nextAck = lastKill === undefined ? undefined : acks.find((t) => t >= lastKill.restartedAt);
+  const killToCommit = kills.map((k) => (loop.commitTimes.find((t) => t >= k.at) ?? Number.NaN) - k.at).filter((x) => Number.isFinite(x));
+  const r = row(
+    {
+      id: variant.id,
+      name: variant.name,
+      producer: `transactional${variant.producerNote}, transactions of ${size} records over ${PARTITIONS} partitions, one after another, by hand and through transaction(fn) in turn; aborted and redone with new values when one fails`,
+      faults: `${kills.length} kill -9 + restart (${kills.map((k) => `n${k.node}`).join(' ')})${skippedTicks > 0 ? `, ${skippedTicks} ticks skipped (replicas not in sync)` : ''}`,
+      faultCount: kills.length,
+      timeToRecoverMs: lastKill === undefined || nextAck === undefined ? null : nextAck - lastKill.restartedAt,
+      longestAckGapMs: longestGap(acks),
+      throughput: (loop.committedRecords * 1000) / sendMs,
+      peakRssMiB: rss.stop(),
+      durationMs: Date.now() - started,
+    },
+    log,
+    v,
+    {
+      'committed records': loop.committedRecords,
+      'transactions aborted and redone': loop.counters.abortedAndRedone,
+      'commit calls past maxBlockMs, called again': loop.counters.commitCallTimeouts,
+      'abort calls past maxBlockMs, called again': loop.counters.abortCallTimeouts,
+      'transaction() calls past maxBlockMs (outcome left to the next)': loop.counters.fnCommitOutlived,
+      'fatal errors (producer replaced)': loop.counters.fatal,
+      'longest kill-to-next-commit (ms)': killToCommit.length > 0 ? Math.max(...killToCommit) : 0,
+      'longest gap between commits (ms)': longestGap(loop.commitTimes) ?? 0,
+      'producer warnings': logger.lines.length,
+    },
+    loop.counters.fatal === 0 && kills.length >= minKills,
+    loop.fatalErrors.length > 0 ? `Fatal: ${loop.fatalErrors.slice(0, 3).join(' | ')}` : undefined,
+  );
+  writeScenarioRow(r);
+  console.log(`${variant.id}: ${r.faults}; ${JSON.stringify(r.extra)}; failures ${JSON.stringify(r.failures)}; throughput ${r.throughput.toFixed(0)} rec/s`);
+  if (logger.lines.length > 0) console.log(`${variant.id} producer warnings (${Math.min(15, logger.lines.length)} of ${logger.lines.length}):\n${logger.lines.slice(0, 15).join('\n')}`);
+  expect(loop.fatalErrors).toEqual([]);
+  expect(kills.length).toBeGreaterThanOrEqual(minKills);
+  expect(v.anomalies).toEqual(NO_ANOMALIES);
+}
+
 describe('B1 transactions while brokers are SIGKILLed and restarted', () => {
   it('every committed transaction whole under read_committed, nothing of an aborted one, no duplicates, while a broker is hard-bounced every ~10 s', async () => {
-    const started = Date.now();
-    const rss = new RssSampler();
-    const topic = await topicRf3('rel-b1');
-    const size = scaled(100, 500);
-    const total = scaled(20_000, 100_000);
-    const minKills = scaled(2, 6);
-    // a guard against a stuck run, not a speed bound: the counts decide when sending ends
-    const maxSendMs = scaled(300_000, 900_000);
-    const killEveryMs = 10_000;
-    const logger = collectingLogger();
-    const log = new SendLog();
-    const loop = new TransactionLoop({ bootstrapServers: cluster.directBootstrapServers, transactionalId: transactionalId('b1'), lingerMs: 5, logger }, topic, log);
-    const kills: Array<{ node: number; at: number; restartedAt: number }> = [];
-    let skippedTicks = 0;
-    let sending = true;
+    await bounce({ id: 'B1', name: 'Transactions while a broker is hard-bounced', prefix: 'b1', producer: {}, producerNote: '', total: scaled(20_000, 100_000), minKills: scaled(2, 6) });
+  });
 
-    const killLoop = async (): Promise<void> => {
-      await sleep(5_000);
-      for (let i = 0; sending; ) {
-        const tick = Date.now();
-        try {
-          // only with every replica (of the data and of the transaction log) in sync: a kill then can never lose an acknowledged write
-          await cluster.waitInSync(topic, { timeoutMs: 30_000 });
-          await cluster.waitInSync('__transaction_state', { timeoutMs: 30_000 });
-        } catch {
-          skippedTicks++;
-          continue;
-        }
-        if (!sending) break;
-        const node = cluster.nodeIds[i++ % cluster.nodeIds.length];
-        const at = Date.now();
-        await cluster.kill(node);
-        await sleep(2_000);
-        await cluster.restart(node);
-        kills.push({ node, at, restartedAt: Date.now() });
-        const wait = killEveryMs - (Date.now() - tick);
-        for (let waited = 0; waited < wait && sending; waited += 250) await sleep(250);
-      }
-    };
-
-    const killing = killLoop();
-    try {
-      await loop.init();
-      // both APIs in turn: begin/send/commit by hand, and transaction(fn)
-      for (let n = 0; (loop.committedRecords < total || kills.length < minKills) && Date.now() - started < maxSendMs; n++) await loop.commit('b1', n, size, {}, n % 2 === 1);
-    } finally {
-      sending = false;
-      await killing;
-      await loop.close();
-    }
-    const sendMs = Date.now() - started;
-    await cluster.waitInSync(topic, { timeoutMs: 120_000 });
-    const reads = await readBoth(topic);
-    const v = judge(loop.transactions, log, reads);
-    const lastKill = kills[kills.length - 1];
-    const acks = log.ackTimes();
-    const nextAck = lastKill === undefined ? undefined : acks.find((t) => t >= lastKill.restartedAt);
-    const killToCommit = kills.map((k) => (loop.commitTimes.find((t) => t >= k.at) ?? Number.NaN) - k.at).filter((x) => Number.isFinite(x));
-    const r = row(
-      {
-        id: 'B1',
-        name: 'Transactions while a broker is hard-bounced',
-        producer: `transactional, transactions of ${size} records over ${PARTITIONS} partitions, one after another; aborted and redone with new values when one fails`,
-        faults: `${kills.length} kill -9 + restart (${kills.map((k) => `n${k.node}`).join(' ')})${skippedTicks > 0 ? `, ${skippedTicks} ticks skipped (replicas not in sync)` : ''}`,
-        faultCount: kills.length,
-        timeToRecoverMs: lastKill === undefined || nextAck === undefined ? null : nextAck - lastKill.restartedAt,
-        longestAckGapMs: longestGap(acks),
-        throughput: (loop.committedRecords * 1000) / sendMs,
-        peakRssMiB: rss.stop(),
-        durationMs: Date.now() - started,
-      },
-      log,
-      v,
-      {
-        'committed records': loop.committedRecords,
-        'transactions aborted and redone': loop.counters.abortedAndRedone,
-        'commit calls past maxBlockMs, called again': loop.counters.commitCallTimeouts,
-        'abort calls past maxBlockMs, called again': loop.counters.abortCallTimeouts,
-        'transaction() calls past maxBlockMs (outcome left to the next)': loop.counters.fnCommitOutlived,
-        'fatal errors (producer replaced)': loop.counters.fatal,
-        'longest kill-to-next-commit (ms)': killToCommit.length > 0 ? Math.max(...killToCommit) : 0,
-        'longest gap between commits (ms)': longestGap(loop.commitTimes) ?? 0,
-        'producer warnings': logger.lines.length,
-      },
-      loop.counters.fatal === 0 && kills.length >= minKills,
-      loop.fatalErrors.length > 0 ? `Fatal: ${loop.fatalErrors.slice(0, 3).join(' | ')}` : undefined,
-    );
-    writeScenarioRow(r);
-    console.log(`B1: ${r.faults}; ${JSON.stringify(r.extra)}; failures ${JSON.stringify(r.failures)}; throughput ${r.throughput.toFixed(0)} rec/s`);
-    if (logger.lines.length > 0) console.log(`B1 producer warnings (${Math.min(15, logger.lines.length)} of ${logger.lines.length}):\n${logger.lines.slice(0, 15).join('\n')}`);
-    expect(loop.fatalErrors).toEqual([]);
-    expect(kills.length).toBeGreaterThanOrEqual(minKills);
-    expect(v.anomalies).toEqual(NO_ANOMALIES);
+  it('with a delivery timeout shorter than a failover, records fail and their transactions are aborted and sent again: still none of an aborted one visible, every committed one whole', async () => {
+    await bounce({
+      id: 'B1b',
+      name: 'Transactions while a broker is hard-bounced, delivery timeout shorter than a failover',
+      prefix: 'b1b',
+      // a killed leader's partitions move after broker.session.timeout.ms (4 s) and its restart: batches to it outlive 5 s
+      producer: { requestTimeoutMs: 3_000, deliveryTimeoutMs: 5_000 },
+      producerNote: ' (requestTimeoutMs 3000, deliveryTimeoutMs 5000)',
+      total: scaled(10_000, 50_000),
+      minKills: scaled(2, 4),
+    });
   });
 });
 

@@ -317,6 +317,7 @@ describe('bad input: a typed error within a bound, and the producer keeps workin
     const interceptor: ProducerInterceptor<string, string> = {
       onSend(record) {
         if (record.key === 'intercept-boom') throw new Error('onSend refuses the record');
+        if (record.key === 'intercept-garbage') return 42 as never;
         return record;
       },
       onAcknowledgement(metadata) {
@@ -425,6 +426,20 @@ describe('bad input: a typed error within a bound, and the producer keeps workin
           call: () => serde.send({ topic, key: 'partition-boom', value: marker('C31') }),
           expected: invalidRecord(/the custom partitioner threw for topic bad-input: partitioner refuses the key <- caused by untyped: partitioner refuses the key/),
           followUp: again('C31'),
+          logTopic: topic,
+        }),
+      );
+    });
+
+    it("C35 an onSend interceptor that returns a number instead of a record: InvalidRecordError naming the interceptor", async () => {
+      expectPassed(
+        await runCase({
+          id: 'C35',
+          input: 'interceptor onSend returns a number',
+          boundMs: LOCAL_MS,
+          call: () => serde.send({ topic, key: 'intercept-garbage', value: marker('C35') }),
+          expected: invalidRecord(/an interceptor's onSend returned a number instead of a record/),
+          followUp: again('C35'),
           logTopic: topic,
         }),
       );

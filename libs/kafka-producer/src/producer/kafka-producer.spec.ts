@@ -283,6 +283,15 @@ describe('records refused before any I/O', () => {
     expect(cluster.log('orders', 1)).toEqual(['v']);
   });
 
+  it("an interceptor's onSend that returns something other than a record rejects the send with InvalidRecordError naming the interceptor", async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster, { interceptors: [{ onSend: (record) => (record.key === 'garbage' ? (42 as never) : record) }] });
+
+    await expect(producer.send({ topic: 'orders', key: 'garbage', value: 'v' })).rejects.toThrow(new InvalidRecordError("an interceptor's onSend returned a number instead of a record"));
+    await producer.send({ topic: 'orders', key: 'fine', value: 'v' });
+    expect(cluster.log('orders', 0)).toEqual(['v']);
+  });
+
   it('an undefined record is described as undefined in the error', async () => {
     const producer = producerOn(new ScriptedCluster({ topics: { orders: 1 } }));
     await expect(producer.send(undefined as never)).rejects.toThrow(new InvalidRecordError('record must be an object, got undefined'));

@@ -273,7 +273,10 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
         this.logger.warn('interceptor onSend threw; skipped', { error: e as Error });
       }
     }
-    if (record === null || typeof record !== 'object') throw new InvalidRecordError(`record must be an object, got ${describe(record)}`);
+    if (record === null || typeof record !== 'object') {
+      // an interceptor's bad return value is not the caller's record: say whose it was
+      throw new InvalidRecordError(record === input ? `record must be an object, got ${describe(record)}` : `an interceptor's onSend returned ${describe(record)} instead of a record`);
+    }
     const topic = record.topic;
     // one lookup: a topic with state was validated on first use, so the regex is skipped
     let state = typeof topic === 'string' ? this.topics.get(topic) : undefined;

@@ -114,6 +114,18 @@ class SendLog {
     return out;
   }
 
+  /** The longest one partition went without an acknowledgement (the report's time to recover for a one-broker fault). */
+  longestPartitionStallMs(): number | null {
+    const byPartition = new Map<number, number[]>();
+    for (const o of this.outcomes) {
+      if (o.state !== 'acked' || o.settledAt === undefined || o.partition === undefined) continue;
+      byPartition.set(o.partition, [...(byPartition.get(o.partition) ?? []), o.settledAt]);
+    }
+    let stall: number | null = null;
+    for (const times of byPartition.values()) stall = Math.max(stall ?? 0, longestGap(times.sort((a, b) => a - b)) ?? 0);
+    return stall;
+  }
+
   ackTimes(): number[] {
     return this.outcomes.flatMap((o) => (o.state === 'acked' && o.settledAt !== undefined ? [o.settledAt] : [])).sort((a, b) => a - b);
   }
@@ -661,7 +673,8 @@ async function bounce(variant: BounceVariant): Promise<void> {
       producer: `transactional${variant.producerNote}, transactions of ${size} records over ${PARTITIONS} partitions, one after another, by hand and through transaction(fn) in turn; aborted and redone with new values when one fails`,
       faults: `${kills.length} kill -9 + restart (${kills.map((k) => `n${k.node}`).join(' ')})${skippedTicks > 0 ? `, ${skippedTicks} ticks skipped (replicas not in sync)` : ''}`,
       faultCount: kills.length,
-      timeToRecoverMs: lastKill === undefined || nextAck === undefined ? null : nextAck - lastKill.restartedAt,
+      // a transaction stalls on its slowest partition, so every partition waits out a failover alike
+      timeToRecoverMs: log.longestPartitionStallMs(),
       longestAckGapMs: longestGap(acks),
       throughput: (loop.committedRecords * 1000) / sendMs,
       peakRssMiB: rss.stop(),
@@ -676,6 +689,7 @@ async function bounce(variant: BounceVariant): Promise<void> {
       'abort calls past maxBlockMs, called again': loop.counters.abortCallTimeouts,
       'transaction() calls past maxBlockMs (outcome left to the next)': loop.counters.fnCommitOutlived,
       'fatal errors (producer replaced)': loop.counters.fatal,
+      'last restart to the next acknowledgement (ms)': lastKill === undefined || nextAck === undefined ? 'none' : nextAck - lastKill.restartedAt,
       'longest kill-to-next-commit (ms)': killToCommit.length > 0 ? Math.max(...killToCommit) : 0,
       'longest gap between commits (ms)': longestGap(loop.commitTimes) ?? 0,
       'producer warnings': logger.lines.length,

@@ -15,6 +15,9 @@ import { collectingLogger, describeError, sleep, Workload } from './support/work
 
 const PARTITIONS = 6;
 const PRODUCE = 0;
+const METADATA = 3;
+const API_VERSIONS = 18;
+const INIT_PRODUCER_ID = 22;
 const SETUP = `1 node, RF 1, ${PARTITIONS} partitions, through the fault proxy`;
 const MiB = 1024 * 1024;
 
@@ -29,6 +32,8 @@ interface ScenarioSpec {
   producerNote?: string;
   /** Adds the fault rules once the producer is streaming; they are removed when the stream ends. */
   inject: (proxy: FaultProxy) => FaultRule[];
+  /** Rules in place before the producer exists, for its bootstrap (ApiVersions, Metadata, InitProducerId); removed with the others. */
+  atStart?: (proxy: FaultProxy) => FaultRule[];
   /** The event kinds that count as injected faults. */
   kinds: FaultProxyEventKind[];
   /** Further conditions of the scenario (name → holds), and figures of its own. */
@@ -102,6 +107,8 @@ describe(`wire faults on 1 node (${SCALE} scale)`, () => {
     const topic = uniqueTopic(`wire-${spec.id}`);
     await cluster.createTopic({ name: topic, partitions: PARTITIONS, replicationFactor: 1 });
     const proxy = cluster.proxies[0];
+    const setupEvent = proxy.events.length;
+    const startRules = spec.atStart?.(proxy) ?? [];
     const logger = collectingLogger();
     const producer = new KafkaProducer({ bootstrapServers: cluster.bootstrapServers, clientId: `wire-${spec.id}`, logger, ...spec.producer });
     const workload = new Workload(producer, { topic, tag: spec.id });
@@ -111,7 +118,7 @@ describe(`wire faults on 1 node (${SCALE} scale)`, () => {
     const firstEvent = proxy.events.length;
     const rssBefore = process.memoryUsage().rss;
     const rss = new RssSampler(20);
-    const rules = spec.inject(proxy);
+    const rules = [...startRules, ...spec.inject(proxy)];
     const sendStartedAt = Date.now();
     await stream(workload, { count: spec.count, ratePerSec: spec.ratePerSec, forMs: spec.forMs, maxPending: 5000 });
     const sendEndedAt = Date.now();
@@ -121,7 +128,7 @@ describe(`wire faults on 1 node (${SCALE} scale)`, () => {
     const retries = producer.metrics()['record-retry-total'];
     await producer.close({ timeoutMs: 10_000 });
     const peakRssMiB = rss.stop();
-    const events = proxy.events.slice(firstEvent);
+    const events = proxy.events.slice(setupEvent);
     const faults = events.filter((e) => spec.kinds.includes(e.kind));
     const r: ScenarioRun = {
       events,
@@ -130,7 +137,7 @@ describe(`wire faults on 1 node (${SCALE} scale)`, () => {
         const byProducer = new Set(events.filter((e) => e.kind === 'close' && e.detail === 'client closed').map((e) => e.connectionId));
         return some.filter((f) => byProducer.has(f.connectionId)).length;
       },
-      reconnects: events.filter((e) => e.kind === 'connect').length,
+      reconnects: proxy.events.slice(firstEvent).filter((e) => e.kind === 'connect').length,
       sendMs: sendEndedAt - sendStartedAt,
       rssGrowthMiB: Math.round((peakRssMiB - rssBefore / MiB) * 10) / 10,
       retries,
@@ -221,6 +228,30 @@ describe(`wire faults on 1 node (${SCALE} scale)`, () => {
         const corrupted = r.faults.filter((f) => f.kind === 'corrupt');
         return { producerClosedEveryCorruptedConnection: r.closedByProducer(corrupted) === corrupted.length };
       },
+    });
+    expectClean(result);
+  }, 600_000);
+
+  it('F2b: the same faults in the handshake and in metadata (ApiVersions cut or answered with 2 GiB, Metadata and InitProducerId answered with a wrong id) while connections churn: every record delivered once', async () => {
+    const result = await run({
+      id: 'F2b',
+      name: 'Handshake and metadata faults: ApiVersions truncated or oversized (2 of 3 reconnects), Metadata with a wrong correlation id, InitProducerId and the first Metadata faulted at bootstrap; connections reset every 1–2 s',
+      count: scaled(20_000, 60_000),
+      ratePerSec: 2000,
+      atStart: (proxy) => [proxy.wrongCorrelationId({ apiKey: INIT_PRODUCER_ID, to: 'unknown' }), proxy.truncateResponse({ apiKey: METADATA, bytes: 6 })],
+      // Churn makes the reconnects whose ApiVersions exchange the other rules then break.
+      inject: (proxy) => [
+        proxy.churn({ minMs: 1000, maxMs: 2000 }),
+        proxy.truncateResponse({ apiKey: API_VERSIONS, nth: 2, every: 3, count: Infinity, bytes: 5 }),
+        proxy.oversizedFrame({ apiKey: API_VERSIONS, nth: 3, every: 3, count: Infinity, holdMs: 3000 }),
+        proxy.wrongCorrelationId({ apiKey: METADATA, every: 2, count: Infinity }),
+      ],
+      kinds: ['truncate', 'oversized-frame', 'wrong-correlation-id', 'churn-reset'],
+      extra: (r) => ({ handshakeFaults: r.faults.filter((f) => f.apiKey === API_VERSIONS).length, bootstrapFaults: r.faults.filter((f) => f.apiKey === INIT_PRODUCER_ID || f.apiKey === METADATA).length }),
+      require: (r) => ({
+        handshakeFaulted: r.faults.some((f) => f.apiKey === API_VERSIONS),
+        initProducerIdFaulted: r.faults.some((f) => f.apiKey === INIT_PRODUCER_ID),
+      }),
     });
     expectClean(result);
   }, 600_000);

@@ -837,3 +837,84 @@ describe('B3 requests held past the client timeout', () => {
     expect(endTxnRequests).toBeGreaterThanOrEqual(v.txn.committed + v.txn.aborted + heldEndTxn);
   });
 });
+
+describe('B3b a broker frozen mid-commit, its requests answered late', () => {
+  const REQUEST_TIMEOUT_MS = 8_000;
+  /** Past the request timeout and the broker session timeout: the node is fenced, its leaderships and coordinators move, and what it held is carried out (or refused) when it wakes. */
+  const PAUSE_MS = 15_000;
+
+  itFull('SIGSTOP of each node in turn while a commit is in flight, SIGCONT 15 s later: the requests it held are answered late, and still no torn transaction, nothing aborted visible', async () => {
+    const started = Date.now();
+    const rss = new RssSampler();
+    const topic = await topicRf3('rel-b3b');
+    const size = 60;
+    const rounds = 6;
+    const logger = collectingLogger();
+    const log = new SendLog();
+    const loop = new TransactionLoop({ bootstrapServers: cluster.directBootstrapServers, transactionalId: transactionalId('b3b'), lingerMs: 5, requestTimeoutMs: REQUEST_TIMEOUT_MS, logger }, topic, log);
+    const pauses: Array<{ node: number; at: number; resumedAt: number }> = [];
+    const freeze = async (node: number): Promise<void> => {
+      await sleep(5);
+      const at = Date.now();
+      cluster.pause(node);
+      try {
+        await sleep(PAUSE_MS);
+      } finally {
+        cluster.resume(node);
+      }
+      pauses.push({ node, at, resumedAt: Date.now() });
+    };
+    try {
+      await loop.init();
+      let n = 0;
+      for (let round = 0; round < rounds; round++) {
+        await cluster.waitInSync(topic, { timeoutMs: 120_000 });
+        await cluster.waitInSync('__transaction_state', { timeoutMs: 120_000 });
+        const node = cluster.nodeIds[round % cluster.nodeIds.length];
+        // odd rounds: every record acknowledged first, so only EndTxn and the markers meet the frozen node
+        await loop.commit('b3b', n++, size, { settleSendsFirst: round % 2 === 1, duringCommit: () => freeze(node) }, Math.floor(round / 2) % 2 === 1);
+        // a few unhindered transactions while the node catches up
+        for (let k = 0; k < 3; k++) await loop.commit('b3b', n++, size, {}, k % 2 === 1);
+      }
+    } finally {
+      await loop.close();
+      for (const node of cluster.nodeIds) cluster.resume(node);
+    }
+    const sendMs = Date.now() - started;
+    await cluster.waitInSync(topic, { timeoutMs: 120_000 });
+    const reads = await readBoth(topic);
+    const v = judge(loop.transactions, log, reads);
+    const r = row(
+      {
+        id: 'B3b',
+        name: 'A broker frozen (SIGSTOP) mid-commit, its requests answered late',
+        producer: `transactional, requestTimeoutMs ${REQUEST_TIMEOUT_MS}; ${rounds} frozen commits (every node, by hand and through transaction(fn)) among ${rounds * 4} transactions of ${size} records`,
+        faults: `${pauses.length} SIGSTOP of ${PAUSE_MS} ms during a commit (${pauses.map((p) => `n${p.node}`).join(' ')})`,
+        faultCount: pauses.length,
+        timeToRecoverMs: log.longestPartitionStallMs(),
+        longestAckGapMs: longestGap(log.ackTimes()),
+        throughput: (loop.committedRecords * 1000) / sendMs,
+        peakRssMiB: rss.stop(),
+        durationMs: Date.now() - started,
+      },
+      log,
+      v,
+      {
+        'transactions aborted and redone': loop.counters.abortedAndRedone,
+        'commit calls past maxBlockMs, called again': loop.counters.commitCallTimeouts,
+        'transaction() calls past maxBlockMs (outcome left to the next)': loop.counters.fnCommitOutlived,
+        'fatal errors (producer replaced)': loop.counters.fatal,
+        'longest gap between commits (ms)': longestGap(loop.commitTimes) ?? 0,
+        'producer warnings': logger.lines.length,
+      },
+      loop.counters.fatal === 0 && pauses.length === rounds,
+      loop.fatalErrors.length > 0 ? `Fatal: ${loop.fatalErrors.slice(0, 3).join(' | ')}` : undefined,
+    );
+    writeScenarioRow(r);
+    console.log(`B3b: ${r.faults}; ${JSON.stringify(r.extra)}; failures ${JSON.stringify(r.failures)}`);
+    if (logger.lines.length > 0) console.log(`B3b producer warnings (${Math.min(15, logger.lines.length)} of ${logger.lines.length}):\n${logger.lines.slice(0, 15).join('\n')}`);
+    expect(loop.fatalErrors).toEqual([]);
+    expect(pauses).toHaveLength(rounds);
+    expect(v.anomalies).toEqual(NO_ANOMALIES);
+  });
+});

@@ -39,11 +39,11 @@ export class Workload {
     this.tag = options.tag ?? 'w';
   }
 
+  /** Sends not yet settled (a counter: stream() asks on every tick, and a scan would be O(sent)). */
   get pending(): number {
-    let n = 0;
-    for (const o of this.outcomes) if (o.state === 'pending') n++;
-    return n;
+    return this.unsettled;
   }
+  private unsettled = 0;
 
   /** One send; a send() that throws synchronously is recorded as failed, not rethrown. */
   send(): void {
@@ -53,12 +53,14 @@ export class Workload {
     this.outcomes.push(outcome);
     const base: ProducerRecord = { topic: this.options.topic, key, value: outcome.value };
     const fail = (error: unknown): void => {
+      if (outcome.state === 'pending') this.unsettled--;
       outcome.state = 'failed';
       outcome.settledAt = Date.now();
       outcome.error = error;
       outcome.typedError = error instanceof KafkaError;
       outcome.errorCode = error instanceof KafkaError ? error.code : String((error as Error)?.name ?? error);
     };
+    this.unsettled++;
     let promise: Promise<unknown>;
     try {
       promise = this.producer.send(this.options.decorate ? this.options.decorate(base) : base);
@@ -69,6 +71,7 @@ export class Workload {
     this.settled.push(
       promise.then((md) => {
         const m = md as { partition: number; offset: bigint };
+        this.unsettled--;
         outcome.state = 'acked';
         outcome.settledAt = Date.now();
         outcome.partition = m.partition;

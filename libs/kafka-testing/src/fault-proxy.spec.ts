@@ -539,7 +539,7 @@ describe('FaultProxy', () => {
       [0x80000000, -2147483648],
     ])('sends the length prefix %i (%i as int32) instead of the response and keeps the connection open, swallowing later answers', async (length, asInt32) => {
       await setUp();
-      const rule = proxy.oversizedFrame({ apiKey: PRODUCE, length, trailerBytes: 8, holdMs: 400 });
+      const rule = proxy.oversizedFrame({ apiKey: PRODUCE, length, trailerBytes: 8, holdMs: 1500 });
       const c = client();
       await c.send(requestFrame(PRODUCE, 1, 'p1'));
       await until(() => c.raw.length >= 12, 2000, 'the garbage');
@@ -550,7 +550,7 @@ describe('FaultProxy', () => {
       expect(c.raw.readInt32BE(0)).toBe(asInt32);
       expect(c.ended).toBe(false);
       expect(proxy.eventsOf('oversized-frame')).toEqual([expect.objectContaining({ correlationId: 1, detail: expect.stringContaining(`(${asInt32} as int32) and 8 bytes`) })]);
-      await c.waitClosed(2000);
+      await c.waitClosed(5000);
       expect(proxy.eventsOf('close')).toEqual([expect.objectContaining({ detail: 'oversized-frame hold over' })]);
       expect(rule).toMatchObject({ applied: 1, done: true });
     });

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkDelivery, deliveryAnomalies, type DeliveryCheck, type KafkaClusterBase } from '@app/kafka-testing';
+import { checkDelivery, deliveryAnomalies, KafkaCluster, type DeliveryCheck, type KafkaClusterBase } from '@app/kafka-testing';
 import { outDir, writeScenarioRow, type ScenarioRow } from './rows';
 import type { Workload } from './workload';
 
@@ -71,8 +71,14 @@ export async function finishScenario(cluster: KafkaClusterBase, o: FinishOptions
   };
   writeScenarioRow(row);
   if (!passed) {
+    // the broker's own log dump of the partitions where something went wrong: producer ids, epochs and
+    // sequences per batch, which tell a producer bug from a broker one
+    const dumps: Record<number, unknown> = {};
+    if (cluster instanceof KafkaCluster) {
+      for (const p of check.suspectPartitions.slice(0, 3)) dumps[p] = await cluster.dumpLogSegments(o.topic, p).catch((e: Error) => ({ error: e.message }));
+    }
     const file = path.join(outDir(), `evidence-${o.id}.json`);
-    fs.writeFileSync(file, JSON.stringify({ check, unmet, firstFailure: o.workload.firstFailure() }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+    fs.writeFileSync(file, JSON.stringify({ check, unmet, firstFailure: o.workload.firstFailure(), dumps }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
   }
   return { check, row, anomalies };
 }

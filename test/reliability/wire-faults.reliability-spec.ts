@@ -53,29 +53,6 @@ interface ScenarioRun {
   settled: boolean;
 }
 
-/**
- * Workload.stream's pacing, with a pending count that costs O(1) per send: Workload.pending scans every
- * outcome, which at the full scale's 100k-540k sends starves the event loop, and the producer with it
- * (requests then leave every few hundred ms, so few responses exist to inject faults into).
- */
-async function stream(workload: Workload, o: { count: number; ratePerSec: number; forMs?: number; maxPending: number }): Promise<void> {
-  const outcomes = workload.outcomes;
-  const started = Date.now();
-  const startCount = outcomes.length;
-  // Every outcome before this index has settled; counting from it bounds the window from above.
-  let settledBefore = 0;
-  const pending = (): number => {
-    while (settledBefore < outcomes.length && outcomes[settledBefore].state !== 'pending') settledBefore++;
-    return outcomes.length - settledBefore;
-  };
-  const more = (): boolean => outcomes.length < o.count && (o.forMs === undefined || Date.now() - started < o.forMs);
-  while (more()) {
-    const due = startCount + Math.floor(((Date.now() - started) / 1000) * o.ratePerSec);
-    while (outcomes.length < Math.min(due, o.count) && pending() < o.maxPending) workload.send();
-    await sleep(10);
-  }
-}
-
 const inFlightRewrites = (r: ScenarioRun): number => r.faults.filter((f) => f.detail?.includes('of another request in flight') === true).length;
 
 describe(`wire faults on 1 node (${SCALE} scale)`, () => {
@@ -120,7 +97,8 @@ describe(`wire faults on 1 node (${SCALE} scale)`, () => {
     const rss = new RssSampler(20);
     const rules = [...startRules, ...spec.inject(proxy)];
     const sendStartedAt = Date.now();
-    await stream(workload, { count: spec.count, ratePerSec: spec.ratePerSec, forMs: spec.forMs, maxPending: 5000 });
+    const forMs = spec.forMs ?? Infinity;
+    await workload.stream({ count: spec.count, ratePerSec: spec.ratePerSec, maxPending: 5000, until: () => Date.now() - sendStartedAt >= forMs });
     const sendEndedAt = Date.now();
     for (const r of rules) r.remove();
     // Generous: a retried batch may wait out its backoff and a reconnect on a machine shared with brokers.

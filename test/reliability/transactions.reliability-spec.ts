@@ -420,6 +420,8 @@ describe('B4 abort path', () => {
       await producer.close();
     }
     const sendMs = Date.now() - started;
+    // sampled while producing: the harness's own read-back of the log is no part of it
+    const peakRssMiB = rss.stop();
     const reads = await readBoth(topic);
     const v = judge(transactions, log, reads);
     const abortedValues = transactions.filter((t) => t.outcome === 'aborted').reduce((n, t) => n + t.values.length, 0);
@@ -433,7 +435,7 @@ describe('B4 abort path', () => {
         timeToRecoverMs: null,
         longestAckGapMs: longestGap(log.ackTimes()),
         throughput: (log.count('acked') * 1000) / sendMs,
-        peakRssMiB: rss.stop(),
+        peakRssMiB,
         durationMs: Date.now() - started,
       },
       log,
@@ -561,6 +563,8 @@ describe('B2 transactional producer killed mid-transaction, and fenced', () => {
       for (const p of newer) await p.close({ timeoutMs: 10_000 }).catch(() => undefined);
       for (const c of children) await c.kill();
     }
+    // sampled while producing: the harness's own read-back of the log is no part of it
+    const peakRssMiB = rss.stop();
     const reads = await readBoth(topic);
     const v = judge(transactions, log, reads);
     const lateWritten = transactionValues('b2-zombie-late', 0, 0, size).filter((r) => valuesOf(reads.uncommitted.records).has(r.value)).length;
@@ -575,7 +579,7 @@ describe('B2 transactional producer killed mid-transaction, and fenced', () => {
         timeToRecoverMs: typeof extra['initTransactions() after the kill (ms)'] === 'number' ? extra['initTransactions() after the kill (ms)'] : null,
         longestAckGapMs: null,
         throughput: (log.count('acked') * 1000) / (Date.now() - started),
-        peakRssMiB: rss.stop(),
+        peakRssMiB,
         durationMs: Date.now() - started,
       },
       log,
@@ -660,6 +664,8 @@ async function bounce(variant: BounceVariant): Promise<void> {
   }
   const sendMs = Date.now() - started;
   await cluster.waitInSync(topic, { timeoutMs: 120_000 });
+  // sampled while producing: the harness's own read-back of the log is no part of it
+  const peakRssMiB = rss.stop();
   const reads = await readBoth(topic);
   const v = judge(loop.transactions, log, reads);
   const lastKill = kills[kills.length - 1];
@@ -677,7 +683,7 @@ async function bounce(variant: BounceVariant): Promise<void> {
       timeToRecoverMs: log.longestPartitionStallMs(),
       longestAckGapMs: longestGap(acks),
       throughput: (loop.committedRecords * 1000) / sendMs,
-      peakRssMiB: rss.stop(),
+      peakRssMiB,
       durationMs: Date.now() - started,
     },
     log,
@@ -795,6 +801,8 @@ describe('B3 requests held past the client timeout', () => {
       for (const p of cluster.proxies) p.resume();
     }
     const sendMs = Date.now() - started;
+    // sampled while producing: the harness's own read-back of the log is no part of it
+    const peakRssMiB = rss.stop();
     const reads = await readBoth(topic);
     const v = judge(loop.transactions, log, reads);
     const faults = Object.values(held).reduce((a, b) => a + b, 0);
@@ -810,7 +818,7 @@ describe('B3 requests held past the client timeout', () => {
         timeToRecoverMs: null,
         longestAckGapMs: longestGap(log.ackTimes()),
         throughput: (loop.committedRecords * 1000) / sendMs,
-        peakRssMiB: rss.stop(),
+        peakRssMiB,
         durationMs: Date.now() - started,
       },
       log,
@@ -882,6 +890,8 @@ describe('B3b a broker frozen mid-commit, its requests answered late', () => {
     }
     const sendMs = Date.now() - started;
     await cluster.waitInSync(topic, { timeoutMs: 120_000 });
+    // sampled while producing: the harness's own read-back of the log is no part of it
+    const peakRssMiB = rss.stop();
     const reads = await readBoth(topic);
     const v = judge(loop.transactions, log, reads);
     const r = row(
@@ -894,7 +904,7 @@ describe('B3b a broker frozen mid-commit, its requests answered late', () => {
         timeToRecoverMs: log.longestPartitionStallMs(),
         longestAckGapMs: longestGap(log.ackTimes()),
         throughput: (loop.committedRecords * 1000) / sendMs,
-        peakRssMiB: rss.stop(),
+        peakRssMiB,
         durationMs: Date.now() - started,
       },
       log,

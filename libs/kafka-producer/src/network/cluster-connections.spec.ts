@@ -1,4 +1,5 @@
 import { closedPort, FakeBroker, type FakeBrokerBehaviour } from '../../test/support/fake-broker';
+import { ApiVersionsApi } from '../protocol/messages/api-versions.generated';
 import type { BrokerAddress } from './address';
 import { NetworkClusterConnections, type ClusterConnectionsConfig } from './cluster-connections';
 import { AuthenticationError, BootstrapError } from './errors';
@@ -122,6 +123,23 @@ describe('NetworkClusterConnections.any', () => {
     cc.ready(node(5, good.port));
     await opened;
     await expect(cc.any()).resolves.toMatchObject({ nodeId: 5 });
+  });
+
+  it('picks the connected node with the fewest requests waiting, so a broker that stopped answering is passed over', async () => {
+    const frozen = await listen('answer');
+    const healthy = await listen('answer');
+    const { cc, changed } = connections(config([frozen.address]));
+    for (const [id, l] of [[1, frozen], [2, healthy]] as const) {
+      const opened = changed();
+      cc.ready(node(id, l.port));
+      await opened;
+    }
+    frozen.freeze();
+    const stuck = cc.ready(node(1, frozen.port))!;
+    const waiting = stuck.send(ApiVersionsApi, { clientSoftwareName: 'test', clientSoftwareVersion: '0' });
+    waiting.catch(noop);
+    // whatever node the search starts from, the one with nothing waiting wins
+    for (let i = 0; i < 20; i++) await expect(cc.any()).resolves.toMatchObject({ nodeId: 2 });
   });
 
   it('rejects with the handshake failure as cause when the broker hangs up during ApiVersions', async () => {

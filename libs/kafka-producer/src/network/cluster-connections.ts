@@ -132,10 +132,18 @@ export class NetworkClusterConnections implements ClusterConnections {
 
   async any(): Promise<NodeConnection> {
     if (this.closed) throw connectionsClosed();
-    for (const node of this.pool.nodes()) {
-      const c = this.pool.ready(node.nodeId);
-      if (c !== null && c.isConnected) return c;
+    // Java's leastLoadedNode: the connected node with the fewest requests waiting, from a random start.
+    // The first connected node in a fixed order would keep choosing a broker that stopped answering
+    // (frozen, overloaded) whose sockets are still open, so every metadata or coordinator lookup would
+    // sit out a request timeout behind its stuck requests.
+    const nodes = this.pool.nodes();
+    const start = nodes.length > 1 ? Math.floor(Math.random() * nodes.length) : 0;
+    let best: BrokerConnection | null = null;
+    for (let i = 0; i < nodes.length && (best === null || best.inFlightCount > 0); i++) {
+      const c = this.pool.ready(nodes[(start + i) % nodes.length].nodeId);
+      if (c !== null && c.isConnected && (best === null || c.inFlightCount < best.inFlightCount)) best = c;
     }
+    if (best !== null) return best;
     if (this.bootstrap !== null && this.bootstrap.isConnected) return this.bootstrap;
     const fatal = this.fatal;
     if (fatal !== null && performance.now() - fatal.at < Math.max(this.config.reconnectBackoffMs, this.config.reconnectBackoffMaxMs)) {

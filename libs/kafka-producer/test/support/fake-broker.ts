@@ -33,6 +33,7 @@ export class FakeBroker {
   /** The sockets accepted and not closed yet. */
   readonly sockets = new Set<net.Socket>();
   private readonly waiters: Array<() => void> = [];
+  private frozen = false;
 
   private constructor(
     private readonly server: net.Server,
@@ -62,6 +63,11 @@ export class FakeBroker {
   /** Resolves once the broker has seen `count` sockets close in total. */
   closes(count: number): Promise<void> {
     return this.when(() => this.closed >= count);
+  }
+
+  /** From now on reads and drops every request, sockets left open: a broker that froze (SIGSTOP, a long pause). */
+  freeze(): void {
+    this.frozen = true;
   }
 
   /** Destroys every open socket; the broker goes on accepting new ones. */
@@ -101,7 +107,7 @@ export class FakeBroker {
     });
     let buffered = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
-      if (this.behaviour === 'silent') return;
+      if (this.behaviour === 'silent' || this.frozen) return;
       if (this.behaviour === 'hang-up') {
         socket.destroy();
         return;

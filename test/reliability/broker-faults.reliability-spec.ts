@@ -3,7 +3,7 @@ import { KafkaCluster, type FaultRule } from '@app/kafka-testing';
 import { uniqueTopic } from '../support/round-trip';
 import { finishScenario } from './support/finish';
 import { itFull, RssSampler, scaled, SCALE } from './support/rows';
-import { collectingLogger, sleep, Workload } from './support/workload';
+import { collectingLogger, collectUnhandledRejections, sleep, Workload } from './support/workload';
 
 /**
  * The broker-fault rows of the matrix (../shared/notes/reliability-plan.md §6, A1–A5, A7, A10) on one
@@ -18,13 +18,9 @@ const SETUP = `3 nodes, RF 3, min.insync.replicas 2, ${PARTITIONS} partitions`;
 
 describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
   let cluster: KafkaCluster;
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => {
-    unhandled.push(reason);
-  };
+  const unhandled = collectUnhandledRejections();
 
   beforeAll(async () => {
-    process.on('unhandledRejection', onUnhandled);
     cluster = await KafkaCluster.start({
       nodes: 3,
       faultProxy: true,
@@ -41,7 +37,6 @@ describe(`broker faults on 3 nodes (${SCALE} scale)`, () => {
   }, 180_000);
 
   afterAll(async () => {
-    process.off('unhandledRejection', onUnhandled);
     await cluster?.stop();
   });
 

@@ -2,7 +2,7 @@ import { KafkaProducer, type KafkaProducerOptions } from '@app/kafka-producer';
 import { checkDelivery, deliveryAnomalies, KafkaCluster, type FaultProxy, type FaultProxyEvent, type FaultProxyEventKind, type FaultRule } from '@app/kafka-testing';
 import { uniqueTopic } from '../support/round-trip';
 import { RssSampler, scaled, SCALE, writeScenarioRow, type ScenarioRow } from './support/rows';
-import { collectingLogger, describeError, sleep, Workload } from './support/workload';
+import { collectingLogger, collectUnhandledRejections, describeError, sleep, Workload } from './support/workload';
 
 /**
  * The wire-fault rows of the matrix (../shared/notes/reliability-plan.md §6 F2–F4 and A6, §4 rows
@@ -57,18 +57,13 @@ const inFlightRewrites = (r: ScenarioRun): number => r.faults.filter((f) => f.de
 
 describe(`wire faults on 1 node (${SCALE} scale)`, () => {
   let cluster: KafkaCluster;
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => {
-    unhandled.push(reason);
-  };
+  const unhandled = collectUnhandledRejections();
 
   beforeAll(async () => {
-    process.on('unhandledRejection', onUnhandled);
     cluster = await KafkaCluster.start({ nodes: 1, faultProxy: true, brokerConfig: { 'auto.create.topics.enable': 'false' } });
   }, 180_000);
 
   afterAll(async () => {
-    process.off('unhandledRejection', onUnhandled);
     await cluster?.stop();
   });
 

@@ -170,3 +170,21 @@ export function collectingLogger(): Logger & { lines: string[] } {
     error: (m) => lines.push(`error ${m}`),
   };
 }
+
+/**
+ * Collects the process's unhandled rejections from beforeAll to afterAll: a producer must never leave
+ * one, whatever the brokers do, and jest would not fail a test for it.
+ */
+export function collectUnhandledRejections(): unknown[] {
+  const seen: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  beforeAll(() => {
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+  return seen;
+}

@@ -101,11 +101,11 @@ describe('BrokerConnection.open', () => {
     expect((err as Error).cause).toBeInstanceOf(ConnectionError);
   });
 
-  it('says the same, noting the bytes look like TLS, when the broker answers ApiVersions with a TLS record', async () => {
+  it('says the listener requires TLS, and that retrying in plaintext cannot help, when the broker answers ApiVersions with a TLS record', async () => {
     listener = await startListener('tls-alert');
     const err = await failureOf(BrokerConnection.open({ host: '127.0.0.1', port: listener.port }));
-    expect(err).toMatchObject({ code: 'HANDSHAKE_CLOSED' });
-    expect((err as Error).message).toMatch(/not a Kafka response \(they look like TLS\).*TLS or SASL/);
+    expect(err).toMatchObject({ code: 'HANDSHAKE_CLOSED', retriable: false });
+    expect((err as Error).message).toMatch(/answered the ApiVersions handshake in TLS: the listener requires TLS \(set ssl\)/);
     expect((err as Error).cause).toMatchObject({ code: 'FRAME_TOO_LARGE' });
   });
 

@@ -21,11 +21,21 @@ import { negotiateApiVersions, type ApiDescriptor, type ApiVersionTable, type Ne
  */
 export type AuthenticatingConnection = Pick<Connection, 'address' | 'host' | 'port' | 'state' | 'request' | 'requestRaw'>;
 
+/** What an authentication tells about the session it opened. */
+export interface AuthenticationOutcome {
+  /**
+   * How long the broker keeps the session (SaslAuthenticate v1+, KIP-368); 0 or absent: no limit.
+   * The connection re-authenticates before it ends.
+   */
+  readonly sessionLifetimeMs?: number;
+}
+
 /**
- * Runs after ApiVersions and before the connection is handed out (SASL plugs in here). Throwing
- * fails the attempt; anything but a retriable KafkaError counts as an authentication failure.
+ * Runs after ApiVersions and before the connection is handed out (SASL plugs in here), and again on
+ * the open connection before the session it reported ends. Throwing fails the attempt; anything but
+ * a retriable KafkaError counts as an authentication failure.
  */
-export type Authenticate = (connection: AuthenticatingConnection, versions: ApiVersionTable) => Promise<void>;
+export type Authenticate = (connection: AuthenticatingConnection, versions: ApiVersionTable) => Promise<AuthenticationOutcome | void>;
 
 export interface BrokerConnectionOptions extends Omit<ConnectionOptions, 'handshake'> {
   /** The broker's node id from metadata; -1 for a bootstrap connection whose id is not known yet. */
@@ -49,11 +59,18 @@ function isAborted(signal: AbortSignal | undefined): boolean {
  * version of each API to speak to its broker. This is what the pool hands out.
  */
 export class BrokerConnection implements NodeConnection {
+  private reauthTimer: NodeJS.Timeout | null = null;
+  /** Re-authentications completed on this connection (KIP-368). */
+  reauthentications = 0;
+
   private constructor(
     private readonly connection: Connection,
     readonly versions: ApiVersionTable,
     readonly nodeId: number,
-  ) {}
+    private readonly authenticate: Authenticate | undefined,
+  ) {
+    connection.onClose(() => this.cancelReauthentication());
+  }
 
   /**
    * connect → (authenticating) ApiVersions → authenticate hook → ready. On any failure the socket is
@@ -76,20 +93,67 @@ export class BrokerConnection implements NodeConnection {
       } catch (err) {
         throw isAborted(signal) ? aborted() : handshakeFailure(connection.address, err);
       }
+      let outcome: AuthenticationOutcome | void = undefined;
       if (authenticate !== undefined) {
         try {
-          await authenticate(connection, versions);
+          outcome = await authenticate(connection, versions);
         } catch (err) {
           throw isAborted(signal) ? aborted() : authenticationFailure(connection.address, err);
         }
       }
       connection.markReady();
-      return new BrokerConnection(connection, versions, nodeId ?? -1);
+      const opened = new BrokerConnection(connection, versions, nodeId ?? -1, authenticate);
+      opened.scheduleReauthentication(outcome);
+      return opened;
     } catch (err) {
       await connection.close();
       throw isAborted(signal) ? aborted() : err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Java's client re-authenticates at a random point between 85% and 95% of the session the broker
+   * granted, so that the connections of many clients started together do not all renew at once, and
+   * well before the broker would close the connection on the first request after expiry.
+   */
+  private scheduleReauthentication(outcome: AuthenticationOutcome | void): void {
+    const lifetime = outcome?.sessionLifetimeMs ?? 0;
+    if (this.authenticate === undefined || !(lifetime > 0) || !this.connection.isConnected) return;
+    const delay = Math.max(1, Math.floor(lifetime * (0.85 + Math.random() * 0.1)));
+    this.reauthTimer = setTimeout(() => {
+      this.reauthTimer = null;
+      void this.reauthenticate();
+    }, delay);
+    this.reauthTimer.unref();
+  }
+
+  private cancelReauthentication(): void {
+    if (this.reauthTimer !== null) clearTimeout(this.reauthTimer);
+    this.reauthTimer = null;
+  }
+
+  /**
+   * KIP-368 re-authentication on the open connection: requests issued meanwhile wait and go out, in
+   * order, once it is done; those already in flight are answered first (the broker handles a
+   * connection's requests one at a time). A refusal closes the connection with the error, as a
+   * failed first authentication would.
+   */
+  private async reauthenticate(): Promise<void> {
+    const authenticate = this.authenticate;
+    if (authenticate === undefined) return;
+    let outcome: AuthenticationOutcome | void = undefined;
+    const ok = await this.connection.reauthenticate(async () => {
+      try {
+        outcome = await authenticate(this.connection, this.versions);
+      } catch (err) {
+        throw authenticationFailure(this.connection.address, err);
+      }
+    });
+    if (ok) {
+      this.reauthentications++;
+      this.scheduleReauthentication(outcome);
     }
   }
 
@@ -176,11 +240,15 @@ function handshakeFailure(address: string, err: unknown): unknown {
   if (err instanceof FrameTooLargeError) {
     // A TLS record starts with its content type (0x14-0x17) and major version 3.
     const looksLikeTls = err.size >>> 24 >= 0x14 && err.size >>> 24 <= 0x17 && ((err.size >>> 16) & 0xff) === 0x03;
+    // TLS bytes are a listener that speaks TLS: retrying in plaintext cannot succeed
     return new ConnectionError(
       address,
       'HANDSHAKE_CLOSED',
-      `the broker answered the ApiVersions handshake with bytes that are not a Kafka response${looksLikeTls ? ' (they look like TLS)' : ''}; the listener may require TLS or SASL`,
+      looksLikeTls
+        ? 'the broker answered the ApiVersions handshake in TLS: the listener requires TLS (set ssl)'
+        : 'the broker answered the ApiVersions handshake with bytes that are not a Kafka response; the listener may require TLS or SASL',
       err,
+      !looksLikeTls,
     );
   }
   if (err instanceof ConnectionError && (err.code === 'CONNECTION_CLOSED' || err.code === 'NETWORK_EXCEPTION')) {

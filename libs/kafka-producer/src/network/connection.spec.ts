@@ -781,7 +781,7 @@ describeWithOpenssl('Connection over TLS', () => {
     expect(c.state).toBe('closed');
   });
 
-  it('fails with a retriable TLS_HANDSHAKE_FAILED when the peer does not speak TLS', async () => {
+  it('fails with a non-retriable TLS_HANDSHAKE_FAILED naming a plaintext port when the peer does not speak TLS (a setting, not a transient fault)', async () => {
     const accepted: net.Socket[] = [];
     const plain = net.createServer((socket) => {
       accepted.push(socket);
@@ -794,7 +794,7 @@ describeWithOpenssl('Connection over TLS', () => {
       const c = new Connection({ host: '127.0.0.1', port, socketFactory: (o) => tls.connect({ host: o.host, port: o.port }) });
       connections.push(c);
       const err = await rejectionOf(c.connect());
-      expect(err).toMatchObject({ code: 'TLS_HANDSHAKE_FAILED', retriable: true });
+      expect(err).toMatchObject({ code: 'TLS_HANDSHAKE_FAILED', retriable: false, message: expect.stringContaining('probably a plaintext listener') });
     } finally {
       for (const socket of accepted) socket.destroy();
       await new Promise<void>((resolve) => plain.close(() => resolve()));

@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { KafkaError } from '../errors';
+import { KafkaError } from '../errors';
 import type { KafkaApi } from '../protocol/messages/kafka-api';
 import { Reader } from '../protocol/primitives/reader';
 import { formatAddress } from './address';
@@ -29,6 +29,10 @@ const INT32_MAX = 0x7fffffff;
 const API_VERSIONS_KEY = 18;
 const SASL_HANDSHAKE_KEY = 17;
 const SASL_AUTHENTICATE_KEY = 36;
+
+function isHandshakeApi(apiKey: number): boolean {
+  return apiKey === API_VERSIONS_KEY || apiKey === SASL_HANDSHAKE_KEY || apiKey === SASL_AUTHENTICATE_KEY;
+}
 
 /** What a socket factory is asked to open. */
 export interface SocketFactoryOptions {
@@ -143,6 +147,9 @@ const CERTIFICATE_ERROR_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** Alerts by which the broker refuses our certificate (mTLS) or the handshake as a whole. */
+const PEER_REFUSED_ALERT = /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_BAD_CERTIFICATE|TLSV1_ALERT_UNKNOWN_CA|SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_CERTIFICATE_EXPIRED|TLSV1_ALERT_ACCESS_DENIED|SSLV3_ALERT_HANDSHAKE_FAILURE|TLSV1_ALERT_PROTOCOL_VERSION)$/;
+
 function errorCode(err: Error): string | undefined {
   const code = (err as NodeJS.ErrnoException).code;
   return typeof code === 'string' ? code : undefined;
@@ -175,6 +182,8 @@ export class Connection {
   private readonly setupTimeoutMs: number;
   private readonly writeHighWaterMark: number;
   private readonly socketFactory: SocketFactory;
+  /** Requests issued during a re-authentication, sent once it is done; null when none is under way. */
+  private held: Array<() => void> | null = null;
   private readonly handshake: boolean;
   private socket: net.Socket | null = null;
   private _state: ConnectionState = 'idle';
@@ -338,7 +347,11 @@ export class Connection {
       if (isTls) socket.once('secureConnect', established);
       socket.on('data', this.onData);
       socket.on('error', (err) => {
-        if (this._state !== 'connecting') {
+        if (isTls && PEER_REFUSED_ALERT.test(errorCode(err) ?? '')) {
+          // TLS 1.3 finishes the client's side of the handshake before the broker checks our
+          // certificate, so its refusal arrives as an alert after secureConnect
+          this.fail(this.tlsHandshakeFailed(err));
+        } else if (this._state !== 'connecting') {
           this.fail(new ConnectionError(this.address, 'NETWORK_EXCEPTION', `socket error: ${err.message}`, err));
         } else if (isTls && (tcpConnected || CERTIFICATE_ERROR_CODES.has(errorCode(err) ?? '') || /^ERR_SSL_/.test(errorCode(err) ?? ''))) {
           this.fail(this.tlsHandshakeFailed(err));
@@ -420,6 +433,7 @@ export class Connection {
   requestRaw<T>(api: RequestApi, apiVersion: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options?: RequestOptions): Promise<T | undefined> {
     const socket = this.socket;
     const apiKey = api.apiKey;
+    if (this.held !== null && !isHandshakeApi(apiKey)) return this.hold(api, apiVersion, encodeBody, decodeBody, options);
     const refusal = this._state === 'ready' ? null : this.refusal(apiKey);
     if (refusal !== null || socket === null) {
       const p = Promise.reject(refusal ?? this.notConnected());
@@ -471,6 +485,38 @@ export class Connection {
     this.requestsSent++;
     writeRequest(socket, request, expectResponse ? undefined : this.onFlushed);
     return promise as Promise<T | undefined>;
+  }
+
+  /**
+   * Runs a re-authentication (KIP-368) on the ready connection: until `run` settles, requests other
+   * than ApiVersions/SASL are held back (a broker closes a connection that sends one mid-exchange) and
+   * then sent in the order they were issued. A failure of `run` closes the connection with its error,
+   * failing what was held with it. Resolves true when `run` succeeded.
+   */
+  async reauthenticate(run: () => Promise<void>): Promise<boolean> {
+    if (this._state !== 'ready' || this.held !== null) return false;
+    this.held = [];
+    let ok = false;
+    try {
+      await run();
+      ok = true;
+    } catch (err) {
+      this.fail(err instanceof KafkaError ? err : new ConnectionError(this.address, 'AUTHENTICATION_FAILED', `re-authentication failed: ${String(err)}`, err, false));
+    } finally {
+      const held = this.held;
+      this.held = null;
+      for (const send of held) send();
+    }
+    return ok;
+  }
+
+  private hold<T>(api: RequestApi, apiVersion: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options: RequestOptions | undefined): Promise<T | undefined> {
+    const held = this.held as Array<() => void>;
+    const promise = new Promise<T | undefined>((resolve, reject) => {
+      held.push(() => this.requestRaw(api, apiVersion, encodeBody, decodeBody, options as RequestOptions).then(resolve, reject));
+    });
+    promise.catch(noop);
+    return promise;
   }
 
   private flushed(err?: Error | null): void {
@@ -663,23 +709,26 @@ export class Connection {
       case 'closed':
         return this._closeReason ?? this.notConnected();
       case 'authenticating':
-        return apiKey === API_VERSIONS_KEY || apiKey === SASL_HANDSHAKE_KEY || apiKey === SASL_AUTHENTICATE_KEY
-          ? null
-          : new NotAuthenticatedError(this.address, apiKey);
+        return isHandshakeApi(apiKey) ? null : new NotAuthenticatedError(this.address, apiKey);
       default:
         return this.notConnected();
     }
   }
 
+  /**
+   * Not retriable when the certificates or the TLS settings are wrong on either side (OpenSSL's
+   * verification codes, its ERR_SSL_* protocol errors: a plaintext port, no common TLS version, an
+   * alert refusing our certificate): the next attempt would fail the same way, and a send should
+   * hear so now rather than after maxBlockMs. A reset or a close mid-handshake may be transient.
+   */
   private tlsHandshakeFailed(err: Error): ConnectionError {
-    const code = errorCode(err);
-    const certificate = code !== undefined && CERTIFICATE_ERROR_CODES.has(code);
-    return new ConnectionError(
-      this.address,
-      'TLS_HANDSHAKE_FAILED',
-      certificate ? `TLS handshake failed: the broker's certificate did not verify (${code}: ${err.message})` : `TLS handshake failed: ${err.message}`,
-      err,
-      !certificate,
-    );
+    const code = errorCode(err) ?? '';
+    const certificate = CERTIFICATE_ERROR_CODES.has(code);
+    let reason = err.message;
+    if (certificate) reason = `the broker's certificate did not verify (${code}: ${err.message})`;
+    else if (PEER_REFUSED_ALERT.test(code)) reason = `the broker refused the handshake (${code}; with mutual TLS: no client certificate, or one it does not trust)`;
+    else if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') reason = `the broker did not answer in TLS (${code}): the port is probably a plaintext listener`;
+    else if (/^ERR_SSL_/.test(code)) reason = `${err.message} (${code})`;
+    return new ConnectionError(this.address, 'TLS_HANDSHAKE_FAILED', `TLS handshake failed: ${reason}`, err, !(certificate || /^ERR_SSL_/.test(code)));
   }
 }

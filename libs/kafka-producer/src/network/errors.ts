@@ -33,8 +33,12 @@ export type ConnectionErrorCode =
   | 'HANDSHAKE_CLOSED'
   /** A request other than ApiVersions/SASL was issued before the connection finished authenticating. Nothing was sent. */
   | 'NOT_AUTHENTICATED'
-  /** The broker rejected this client's credentials (see AuthenticationError). */
-  | 'AUTHENTICATION_FAILED';
+  /** Authentication failed before or outside SASL (see AuthenticationError). */
+  | 'AUTHENTICATION_FAILED'
+  /** The SASL exchange failed: the broker refused the credentials, or its answers did not verify (SaslAuthenticationError). */
+  | 'SASL_AUTHENTICATION_FAILED'
+  /** The broker does not offer the configured SASL mechanism on this listener (UnsupportedSaslMechanismError). */
+  | 'UNSUPPORTED_SASL_MECHANISM';
 
 /**
  * The connection to a broker failed or closed. Retriable unless the code says otherwise (an
@@ -59,10 +63,51 @@ export class ConnectionError extends KafkaError {
  * attempt and reports the error (ClusterConnections.nodeError) instead of retrying quietly.
  */
 export class AuthenticationError extends ConnectionError {
-  declare readonly code: 'AUTHENTICATION_FAILED';
+  declare readonly code: 'AUTHENTICATION_FAILED' | 'SASL_AUTHENTICATION_FAILED' | 'UNSUPPORTED_SASL_MECHANISM';
 
-  constructor(broker: string, message: string, cause?: unknown) {
-    super(broker, 'AUTHENTICATION_FAILED', message, cause, false);
+  constructor(broker: string, message: string, cause?: unknown, code: AuthenticationError['code'] = 'AUTHENTICATION_FAILED') {
+    super(broker, code, message, cause, false);
+  }
+}
+
+/**
+ * The SASL exchange failed (Java: SaslAuthenticationException): the broker refused the credentials
+ * (`brokerMessage` is what it said, passed through as is), or the broker's own answers did not verify
+ * (a SCRAM server signature, nonce or iteration count; `brokerMessage` is null then). Not retriable.
+ * Neither the message nor the cause ever holds a credential.
+ */
+export class SaslAuthenticationError extends AuthenticationError {
+  declare readonly code: 'SASL_AUTHENTICATION_FAILED';
+  readonly mechanism: string;
+  /** The broker's error message, or null when the exchange was aborted on this side. */
+  readonly brokerMessage: string | null;
+
+  constructor(broker: string, mechanism: string, message: string, brokerMessage: string | null, cause?: unknown) {
+    super(broker, `SASL ${mechanism} authentication failed: ${message}`, cause, 'SASL_AUTHENTICATION_FAILED');
+    this.mechanism = mechanism;
+    this.brokerMessage = brokerMessage;
+  }
+}
+
+/**
+ * The listener does not offer the configured mechanism (Java: UnsupportedSaslMechanismException). The
+ * producer never falls back to another one: a downgrade is exactly what an attacker would ask for.
+ */
+export class UnsupportedSaslMechanismError extends AuthenticationError {
+  declare readonly code: 'UNSUPPORTED_SASL_MECHANISM';
+  readonly mechanism: string;
+  /** What the broker offers on this listener. */
+  readonly enabledMechanisms: readonly string[];
+
+  constructor(broker: string, mechanism: string, enabledMechanisms: readonly string[]) {
+    super(
+      broker,
+      `SASL mechanism ${mechanism} is not enabled on this listener (it offers ${enabledMechanisms.length > 0 ? enabledMechanisms.join(', ') : 'none'})`,
+      undefined,
+      'UNSUPPORTED_SASL_MECHANISM',
+    );
+    this.mechanism = mechanism;
+    this.enabledMechanisms = enabledMechanisms;
   }
 }
 

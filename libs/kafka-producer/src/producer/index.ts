@@ -2,6 +2,17 @@ export { KafkaProducer } from './kafka-producer';
 export type { KafkaProducerOptions, CloseOptions, ProducerHealthSnapshot, Transaction } from './kafka-producer';
 export type { ProducerConfig, ResolvedProducerConfig, Acks, CompressionType } from './producer-config';
 export { PRODUCER_DEFAULTS, producerConfigProblems } from './producer-config';
+export type {
+  OAuthBearerProvider,
+  OAuthBearerToken,
+  ResolvedSecurity,
+  SaslConfig,
+  SaslCredentials,
+  SaslCredentialsProvider,
+  SaslMechanismName,
+  SecurityProtocol,
+  TlsOptions,
+} from './security-config';
 export type { ProducerRecord, RecordMetadata, SendCallback, HeaderValue, ProducerRecordHeaders } from './types';
 export type { Serializer } from './serializers';
 export { bufferSerializer, stringSerializer, jsonSerializer, bytesOrStringSerializer } from './serializers';

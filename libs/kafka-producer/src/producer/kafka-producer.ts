@@ -11,7 +11,7 @@ import { consoleLogger, ProducerLogger } from './logger';
 import { isFatalClusterError, Metadata, validateTopicName } from './metadata';
 import { MetadataWaits, type MetadataWait } from './metadata-waits';
 import { partitionForKey, type Partitioner } from './partitioner';
-import { resolveProducerConfig, type KafkaProducerOptions, type ResolvedProducerConfig } from './producer-config';
+import { resolveProducerConfig, securityPlugins, type KafkaProducerOptions, type ResolvedProducerConfig } from './producer-config';
 
 export type { KafkaProducerOptions } from './producer-config';
 import { ProducerEvents, type DeliveryFailure, type DeliveryReport, type ProducerState, type ProducerStateChange, type TransactionEnd, type Unsubscribe } from './producer-events';
@@ -120,7 +120,10 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
       this.sender.wakeup();
     };
     if (config.idempotenceDisabledReason !== null) this.logger.info(`idempotence is off: ${config.idempotenceDisabledReason} (set enableIdempotence: false to say so, or fix the setting)`);
-    this.connections = internals.connections?.(config, connectionChanged) ?? new NetworkClusterConnections(config, connectionChanged);
+    if (config.ssl?.rejectUnauthorized === false) {
+      this.logger.warn('ssl.rejectUnauthorized is false: broker certificates are NOT verified, so anyone on the network path can read and change the traffic, credentials included');
+    }
+    this.connections = internals.connections?.(config, connectionChanged) ?? new NetworkClusterConnections({ ...config, ...securityPlugins(config) }, connectionChanged);
     this.transactions = config.enableIdempotence
       ? new TransactionManager(config, {
           connections: this.connections,

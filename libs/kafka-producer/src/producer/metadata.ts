@@ -1,7 +1,8 @@
-import { KafkaError, KafkaProtocolError, protocolErrorInfo } from '../errors';
+import { KafkaProtocolError, protocolErrorInfo } from '../errors';
 import { ZERO_UUID } from '../protocol/messages/codec-support';
 import { MetadataApi, type MetadataResponse } from '../protocol/messages/metadata.generated';
 import type { BrokerAddress, ClusterConnections } from './cluster-connections';
+import { BootstrapError, ConnectionError } from '../network/errors';
 import { InvalidRecordError } from './errors';
 import type { PartitionInfo, ProducerTopics, TopicInfo, TopicState } from './topic-state';
 
@@ -231,7 +232,12 @@ export class Metadata {
   }
 }
 
-/** Whether an error means retrying will not help (authentication failed, for one). */
+/**
+ * Whether no broker can be reached in a way retrying would fix: credentials refused, a certificate
+ * that does not verify, a TLS listener spoken to in plaintext or the reverse. Sends waiting for
+ * metadata fail with it at once rather than after maxBlockMs; the refresh goes on with backoff, so a
+ * fixed broker (or a rotated credential) is picked up without a restart.
+ */
 export function isFatalClusterError(error: Error | null): boolean {
-  return error instanceof KafkaError && !error.retriable && error.code === 'AUTHENTICATION_FAILED';
+  return (error instanceof ConnectionError || error instanceof BootstrapError) && !error.retriable;
 }

@@ -148,26 +148,23 @@ describe('producer configuration keys', () => {
     expect(message).not.toContain(secret);
   });
 
-  it.each(['ssl', 'sasl', 'securityProtocol'])('rejects %s: the feature is not supported yet', (key) => {
-    expect(problemsOf({ bootstrapServers: 'a:1', [key]: { mechanism: 'plain' } })).toEqual([`${key} is not supported yet`]);
-  });
 
   it('rejects an enableIdempotence that is not a boolean', () => {
     expect(problemsOf({ bootstrapServers: 'a:1', enableIdempotence: 'false' })).toEqual(['enableIdempotence must be a boolean, got "false"']);
   });
 
-  it('lets a not-yet-supported key through when its value is undefined: nothing is asked for', () => {
-    expect(() => resolveProducerConfig({ bootstrapServers: 'a:1', sasl: undefined } as never)).not.toThrow();
+  it('takes sasl: undefined (an unset environment variable) as no SASL', () => {
+    expect(resolveProducerConfig({ bootstrapServers: 'a:1', sasl: undefined } as never).securityProtocol).toBe('PLAINTEXT');
   });
 
   it('rejects an unknown key even when its value is undefined: the typo is there whatever the environment supplies', () => {
     expect(problemsOf({ bootstrapServers: 'a:1', lingerMS: undefined })).toHaveLength(1);
   });
 
-  it('points Java names of unsupported features at the feature', () => {
+  it('points Java names at ours, and Java\'s flat ssl.* and sasl.* keys at the object that holds them', () => {
     expect(problemsOf({ bootstrapServers: 'a:1', 'enable.idempotence': true })).toEqual(['unknown configuration key "enable.idempotence" (did you mean enableIdempotence?)']);
-    expect(problemsOf({ bootstrapServers: 'a:1', 'sasl.mechanism': 'PLAIN' })).toEqual(['unknown configuration key "sasl.mechanism" (did you mean sasl? sasl is not supported yet)']);
-    expect(problemsOf({ bootstrapServers: 'a:1', 'ssl.truststore.location': '/x' })).toEqual(['unknown configuration key "ssl.truststore.location" (did you mean ssl? ssl is not supported yet)']);
+    expect(problemsOf({ bootstrapServers: 'a:1', 'sasl.mechanism': 'PLAIN' })).toEqual(['unknown configuration key "sasl.mechanism" (did you mean sasl? it takes an object, e.g. { mechanism, username, password })']);
+    expect(problemsOf({ bootstrapServers: 'a:1', 'ssl.truststore.location': '/x' })).toEqual(['unknown configuration key "ssl.truststore.location" (did you mean ssl? it takes an object, e.g. { ca, cert, key })']);
   });
 
   it.each(['127.0.0.1:0', '127.0.0.1:99999', '[::1]:65536'])('rejects bootstrapServers entry %s, whose port is outside 1-65535, at construction rather than after maxBlockMs on every send', (entry) => {
@@ -182,7 +179,7 @@ describe('producer configuration keys', () => {
   it('reports unknown keys in the same error as every other problem', () => {
     const problems = problemsOf({ bootstrapServers: 'nohost', lingerMs: -1, lingerMS: 5, sasl: {} });
     expect(problems).toHaveLength(4);
-    expect(problems.join('\n')).toMatch(/lingerMS[\s\S]*sasl is not supported yet[\s\S]*nohost[\s\S]*lingerMs must be/);
+    expect(problems.join('\n')).toMatch(/lingerMS[\s\S]*nohost[\s\S]*lingerMs must be[\s\S]*sasl.mechanism must be/);
   });
 
   describe('logger', () => {

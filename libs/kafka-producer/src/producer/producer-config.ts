@@ -3,6 +3,7 @@ import type { Partitioner } from './partitioner';
 import { ProducerConfigError } from './errors';
 import type { Logger } from './logger';
 import type { Serializer } from './serializers';
+import { resolveSecurity, type ResolvedSecurity, type SaslConfig, type SecurityPlugins, type SecurityProtocol, type TlsOptions } from './security-config';
 
 export type Acks = 'all' | -1 | 0 | 1 | '-1' | '0' | '1';
 export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -60,6 +61,16 @@ export interface ProducerConfig<K = unknown, V = unknown> {
   transactionalId?: string;
   /** How long the coordinator lets a transaction stay open before aborting it. Default 60000. */
   transactionTimeoutMs?: number;
+  /**
+   * TLS to every broker: true for the system's trusted CAs, or tls.connect options (ca, cert and key
+   * for mutual TLS, passphrase, minVersion, ...). The broker's certificate and host name are always
+   * verified unless `rejectUnauthorized: false` says otherwise.
+   */
+  ssl?: boolean | TlsOptions;
+  /** SASL authentication on every connection, right after ApiVersions. */
+  sasl?: SaslConfig;
+  /** Java's security.protocol; derived from ssl and sasl when not given, checked against them when given. */
+  securityProtocol?: SecurityProtocol;
 }
 
 /** What `new KafkaProducer(options)` takes: the configuration plus serializers and a logger. */
@@ -107,6 +118,11 @@ export interface ResolvedProducerConfig {
   readonly idempotenceDisabledReason: string | null;
   readonly transactionalId: string | null;
   readonly transactionTimeoutMs: number;
+  readonly securityProtocol: SecurityProtocol;
+  /** Whether TLS is on and verifies the broker; the key material itself is never kept here. */
+  readonly ssl: ResolvedSecurity['ssl'];
+  /** The mechanism and username; the password or token is never kept here. */
+  readonly sasl: ResolvedSecurity['sasl'];
 }
 
 export const PRODUCER_DEFAULTS = {
@@ -140,7 +156,7 @@ export const PRODUCER_DEFAULTS = {
   allowAutoCreateTopics: true,
   enableIdempotence: true,
   transactionTimeoutMs: 60000,
-} as const satisfies Omit<ResolvedProducerConfig, 'bootstrapServers' | 'idempotenceDisabledReason' | 'transactionalId'>;
+} as const satisfies Omit<ResolvedProducerConfig, 'bootstrapServers' | 'idempotenceDisabledReason' | 'transactionalId' | 'securityProtocol' | 'ssl' | 'sasl'>;
 
 /**
  * Every key the producer's constructor accepts, with the Java producer's name for it (null: no Java
@@ -182,32 +198,20 @@ const KNOWN_KEYS = {
   enableIdempotence: 'enable.idempotence',
   transactionalId: 'transactional.id',
   transactionTimeoutMs: 'transaction.timeout.ms',
+  ssl: null,
+  sasl: null,
+  securityProtocol: 'security.protocol',
   keySerializer: 'key.serializer',
   valueSerializer: 'value.serializer',
   logger: null,
 } as const satisfies Record<keyof KafkaProducerOptions<unknown, unknown> | 'logger', string | null>;
 
-/**
- * Keys of features the producer will have but does not yet. Naming them is refused rather than ignored:
- * a producer that silently skips `sasl` spins against a SASL listener until a metadata timeout.
- */
-const NOT_YET_SUPPORTED = {
-  securityProtocol: 'security.protocol',
-  ssl: null,
-  sasl: null,
-} as const satisfies Record<string, string | null>;
-
 type KnownKey = keyof typeof KNOWN_KEYS;
-type UnsupportedKey = keyof typeof NOT_YET_SUPPORTED;
 
 const isKnownKey = (key: string): key is KnownKey => Object.prototype.hasOwnProperty.call(KNOWN_KEYS, key);
-const isUnsupportedKey = (key: string): key is UnsupportedKey => Object.prototype.hasOwnProperty.call(NOT_YET_SUPPORTED, key);
 
 /** Candidates for "did you mean": each of our names under its own spelling and under Java's. */
-const SUGGESTIONS: ReadonlyArray<{ readonly name: KnownKey | UnsupportedKey; readonly spellings: readonly string[] }> = [
-  ...Object.entries(KNOWN_KEYS),
-  ...Object.entries(NOT_YET_SUPPORTED),
-].map(([name, java]) => ({ name: name as KnownKey | UnsupportedKey, spellings: java === null ? [fold(name)] : [fold(name), fold(java)] }));
+const SUGGESTIONS: ReadonlyArray<{ readonly name: KnownKey; readonly spellings: readonly string[] }> = Object.entries(KNOWN_KEYS).map(([name, java]) => ({ name: name as KnownKey, spellings: java === null ? [fold(name)] : [fold(name), fold(java)] }));
 
 /** Case and separators do not distinguish keys for suggestions: lingerMS, linger.ms and LINGER_MS all fold to lingerms. */
 function fold(key: string): string {
@@ -228,11 +232,11 @@ function editDistance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-function nearestKey(key: string): KnownKey | UnsupportedKey | undefined {
+function nearestKey(key: string): KnownKey | undefined {
   const folded = fold(key);
   // Short names tolerate one slip, longer ones a few: beyond that a suggestion is a guess.
   const tolerance = folded.length < 5 ? 1 : folded.length < 12 ? 2 : 3;
-  let best: { name: KnownKey | UnsupportedKey; distance: number } | undefined;
+  let best: { name: KnownKey; distance: number } | undefined;
   for (const { name, spellings } of SUGGESTIONS) {
     for (const spelling of spellings) {
       const distance = editDistance(folded, spelling);
@@ -250,18 +254,12 @@ function keyProblems(config: Record<string, unknown>): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(config)) {
     if (isKnownKey(key)) continue;
-    if (isUnsupportedKey(key)) {
-      const value = config[key];
-      // Absent in all but name: nothing is being refused.
-      if (value === undefined) continue;
-      problems.push(`${key} is not supported yet`);
-      continue;
-    }
-    const family = /^(ssl|sasl)(?:[._A-Z]|$)/i.exec(key)?.[1]?.toLowerCase() as UnsupportedKey | undefined;
+    // Java's flat ssl.* / sasl.* keys are fields of one object here
+    const family = /^(ssl|sasl)(?:[._A-Z]|$)/i.exec(key)?.[1]?.toLowerCase() as 'ssl' | 'sasl' | undefined;
     const nearest = family ?? nearestKey(key);
     const name = JSON.stringify(key);
     if (nearest === undefined) problems.push(`unknown configuration key ${name}`);
-    else if (isUnsupportedKey(nearest)) problems.push(`unknown configuration key ${name} (did you mean ${nearest}? ${nearest} is not supported yet)`);
+    else if (family !== undefined) problems.push(`unknown configuration key ${name} (did you mean ${family}? it takes an object, e.g. ${family === 'ssl' ? '{ ca, cert, key }' : '{ mechanism, username, password }'})`);
     else problems.push(`unknown configuration key ${name} (did you mean ${nearest}?)`);
   }
   return problems;
@@ -367,6 +365,7 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
 
   const batchSize = Math.max(int('batchSize', 0, INT_MAX), 1);
   const maxRequestSize = int('maxRequestSize', 0, INT_MAX);
+  const security = resolveSecurity(given, problems);
   const resolved: ResolvedProducerConfig = {
     bootstrapServers,
     clientId: config.clientId && config.clientId.length > 0 ? config.clientId : `producer-${++clientCounter}`,
@@ -401,9 +400,23 @@ export function resolveProducerConfig(config: ProducerConfig<any, any>): Resolve
     idempotenceDisabledReason: idempotence.disabledReason,
     transactionalId: typeof transactionalId === 'string' && transactionalId.length > 0 ? transactionalId : null,
     transactionTimeoutMs: int('transactionTimeoutMs', 1, INT_MAX),
+    ...security.resolved,
   };
   if (problems.length > 0) throw new ProducerConfigError(problems);
-  return Object.freeze(resolved);
+  const frozen = Object.freeze(resolved);
+  SECURITY_PLUGINS.set(frozen, security.plugins);
+  return frozen;
+}
+
+/**
+ * The TLS socket factory and SASL authenticator built for a resolved configuration. Kept beside the
+ * configuration rather than in it, so that the producer's public `config` (printed, inspected,
+ * serialised) holds no function whose closure holds a secret, and cannot be forged into one.
+ */
+const SECURITY_PLUGINS = new WeakMap<ResolvedProducerConfig, SecurityPlugins>();
+
+export function securityPlugins(config: ResolvedProducerConfig): SecurityPlugins {
+  return SECURITY_PLUGINS.get(config) ?? {};
 }
 
 /**

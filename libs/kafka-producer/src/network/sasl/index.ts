@@ -1,0 +1,5 @@
+export * from './sasl-mechanism';
+export * from './sasl-authenticator';
+export * from './plain';
+export * from './scram';
+export * from './oauthbearer';

@@ -31,7 +31,7 @@ export type {
 export { javaBinary, runJavaTool, runJavaToolOrThrow } from './java-tools';
 export type { JavaToolOptions } from './java-tools';
 export { cleanupStaleClusters, freePorts, KafkaCluster, killClusterProcesses } from './kafka-cluster';
-export type { ClusterState, KafkaClusterOptions, KafkaNodeInfo, NodeState } from './kafka-cluster';
+export type { ClusterState, ExtraListener, KafkaClusterOptions, KafkaNodeInfo, NodeState } from './kafka-cluster';
 export { ensureKafkaJars } from './maven-jars';
 export type { FetchOptions, KafkaJars } from './maven-jars';
 export { probeApiVersions, probeMetadata } from './probe';
@@ -39,6 +39,22 @@ export type { ApiVersionsResult, MetadataBroker, MetadataPartition, MetadataResu
 export { encodeReferenceRecords, produceWithJava } from './reference-producer';
 export type { ReferenceMetadata, ReferenceProduceOptions, ReferenceRecord } from './reference-producer';
 export type { RunResult } from './run-process';
+export { DEFAULT_SECURE_USERS, jaasQuote, listenerMetadata, parseAclList, propertiesText, saslProbe, scramFormatArgs, SecureKafkaCluster, unsecuredJwt } from './secure-cluster';
+export type {
+  AclEntry,
+  AclOperation,
+  AclSpec,
+  SaslCredentials,
+  SaslMechanismName,
+  SaslProbeResult,
+  ScramMechanismName,
+  SecureKafkaClusterOptions,
+  SecureListenerName,
+  SecureListeners,
+  SecureUsers,
+} from './secure-cluster';
+export { createTestPki, PKI_DIR_PREFIX, PKI_STORE_PASSWORD } from './test-pki';
+export type { TestCert, TestCertName, TestPki } from './test-pki';
 export { getTestCluster, sharedCluster, SHARED_BOOTSTRAP_ENV, SHARED_STATE_ENV, startSharedCluster, stopSharedCluster, testClusterKind } from './test-cluster';
 export type { SharedClusterState, TestClusterKind } from './test-cluster';
 export { consumeWithJava, consumeWithJavaDetailed, parseRecordDump } from './verifier';

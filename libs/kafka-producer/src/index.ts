@@ -3,6 +3,6 @@
  * error classes a caller may need to recognise.
  */
 export * from './producer';
-export { KafkaError, KafkaProtocolError, InvalidArgumentError } from './errors';
+export { KafkaError, KafkaProtocolError, InvalidArgumentError, TopicAuthorizationError, TransactionalIdAuthorizationError, ClusterAuthorizationError } from './errors';
 export { ConnectionError, RequestTimeoutError } from './network/errors';
 export { UnsupportedVersionError, BootstrapError, AuthenticationError, SaslAuthenticationError, UnsupportedSaslMechanismError } from './network/errors';

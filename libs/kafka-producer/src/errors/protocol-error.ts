@@ -22,6 +22,42 @@ export class KafkaProtocolError extends KafkaError {
   }
 }
 
+/**
+ * No Write (or Describe) on the topic (Java: TopicAuthorizationException). Not retried: the records
+ * fail at once. The producer is not harmed; once an ACL grants access, the next send goes through.
+ */
+export class TopicAuthorizationError extends KafkaProtocolError {
+  constructor(detail?: string | null, cause?: unknown) {
+    super(29, detail, cause);
+  }
+}
+
+/** No Write on the transactional id (Java: TransactionalIdAuthorizationException): initTransactions fails with it. */
+export class TransactionalIdAuthorizationError extends KafkaProtocolError {
+  constructor(detail?: string | null, cause?: unknown) {
+    super(53, detail, cause);
+  }
+}
+
+/** No cluster-level permission the request needs (Java: ClusterAuthorizationException), e.g. IdempotentWrite. */
+export class ClusterAuthorizationError extends KafkaProtocolError {
+  constructor(detail?: string | null, cause?: unknown) {
+    super(31, detail, cause);
+  }
+}
+
+const AUTHORIZATION_ERRORS: ReadonlyMap<number, new (detail?: string | null, cause?: unknown) => KafkaProtocolError> = new Map<number, new (detail?: string | null, cause?: unknown) => KafkaProtocolError>([
+  [29, TopicAuthorizationError],
+  [31, ClusterAuthorizationError],
+  [53, TransactionalIdAuthorizationError],
+]);
+
+/** The error for a code a broker returned: a KafkaProtocolError, of the typed subclass where there is one. */
+export function protocolError(errorCode: number, detail?: string | null, cause?: unknown): KafkaProtocolError {
+  const typed = AUTHORIZATION_ERRORS.get(errorCode);
+  return typed === undefined ? new KafkaProtocolError(errorCode, detail, cause) : new typed(detail, cause);
+}
+
 /** The table entry for a code; a code this version does not know is treated as a non-retriable unknown. */
 export function protocolErrorInfo(errorCode: number): ProtocolErrorInfo {
   return (
@@ -37,5 +73,5 @@ export function protocolErrorInfo(errorCode: number): ProtocolErrorInfo {
 
 /** Throws a KafkaProtocolError for a non-zero code; a no-op for NONE. */
 export function throwIfError(errorCode: number, detail?: string | null): void {
-  if (errorCode !== 0) throw new KafkaProtocolError(errorCode, detail);
+  if (errorCode !== 0) throw protocolError(errorCode, detail);
 }

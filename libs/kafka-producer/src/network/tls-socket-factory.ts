@@ -16,7 +16,8 @@ export function tlsOptionsProblems(options: TlsOptions): string[] {
   const problems: string[] = [];
   for (const key of ['minVersion', 'maxVersion'] as const) {
     const v = options[key];
-    if (v !== undefined && !ACCEPTED_VERSIONS.includes(v)) problems.push(`ssl.${key} must be TLSv1.2 or TLSv1.3 (older versions are not safe), got ${JSON.stringify(v)}`);
+    // echoed only when it looks like a version name: anything else may be a secret in the wrong field
+    if (v !== undefined && !ACCEPTED_VERSIONS.includes(v)) problems.push(`ssl.${key} must be TLSv1.2 or TLSv1.3 (older versions are not safe)${/^TLSv[\d.]{1,4}$/.test(String(v)) ? `, got ${JSON.stringify(v)}` : ''}`);
   }
   if (options.rejectUnauthorized !== undefined && typeof options.rejectUnauthorized !== 'boolean') problems.push('ssl.rejectUnauthorized must be a boolean');
   if (options.checkServerIdentity !== undefined && typeof options.checkServerIdentity !== 'function') problems.push('ssl.checkServerIdentity must be a function');

@@ -1,9 +1,11 @@
-import { KafkaProtocolError, protocolErrorInfo } from '../errors';
+import { protocolError, protocolErrorInfo } from '../errors';
 import { ZERO_UUID } from '../protocol/messages/codec-support';
 import { MetadataApi, type MetadataResponse } from '../protocol/messages/metadata.generated';
 import type { BrokerAddress, ClusterConnections } from './cluster-connections';
 import { BootstrapError, ConnectionError } from '../network/errors';
 import { InvalidRecordError } from './errors';
+
+const TOPIC_AUTHORIZATION_FAILED = 29;
 import type { PartitionInfo, ProducerTopics, TopicInfo, TopicState } from './topic-state';
 
 export type { PartitionInfo, TopicInfo } from './topic-state';
@@ -161,7 +163,7 @@ export class Metadata {
       // a whole-response error (REBOOTSTRAP_REQUIRED in 4.x): keep the old view and try again
       this.needUpdate = true;
       this.failedAttempts++;
-      this.lastError = new KafkaProtocolError(response.errorCode);
+      this.lastError = protocolError(response.errorCode);
       this.listener.onRefreshError(this.lastError);
       return;
     }
@@ -181,10 +183,13 @@ export class Metadata {
       if (state === undefined) continue; // dropped while the request was out
       if (t.errorCode !== 0) {
         const info = protocolErrorInfo(t.errorCode);
-        if (!info.retriable) this.listener.onTopicError(state, new InvalidRecordError(`topic ${name}: ${new KafkaProtocolError(t.errorCode).message}`));
+        if (t.errorCode === TOPIC_AUTHORIZATION_FAILED) {
+          // Java: the send fails with TopicAuthorizationException at once, the topic named, nothing retried
+          this.listener.onTopicError(state, protocolError(t.errorCode, `no Describe or Write access to topic ${name}`));
+        } else if (!info.retriable) this.listener.onTopicError(state, new InvalidRecordError(`topic ${name}: ${protocolError(t.errorCode).message}`));
         else {
           // e.g. LEADER_NOT_AVAILABLE while an auto-created topic settles; kept as the cause should the wait time out
-          state.metadataError = new KafkaProtocolError(t.errorCode, `topic ${name}`);
+          state.metadataError = protocolError(t.errorCode, `topic ${name}`);
           this.needUpdate = true;
         }
         continue;

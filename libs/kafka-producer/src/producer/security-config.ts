@@ -75,7 +75,8 @@ export function resolveSecurity(given: Record<string, unknown>, problems: string
   let protocol: SecurityProtocol | null = null;
   if (rawProtocol !== undefined) {
     if (typeof rawProtocol === 'string' && PROTOCOLS.includes(rawProtocol.toUpperCase() as SecurityProtocol)) protocol = rawProtocol.toUpperCase() as SecurityProtocol;
-    else problems.push(`securityProtocol must be one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(typeof rawProtocol === 'string' ? rawProtocol : typeof rawProtocol)}`);
+    // the value is not echoed: a secret pasted into the wrong field is still a secret
+    else problems.push(`securityProtocol must be one of ${PROTOCOLS.join(', ')}`);
   }
 
   const mechanism = rawSasl === undefined ? null : saslMechanismOf(rawSasl, problems);
@@ -117,7 +118,7 @@ function saslMechanismOf(raw: unknown, problems: string[]): { readonly name: Sas
   }
   const name = typeof raw.mechanism === 'string' ? raw.mechanism.toUpperCase() : raw.mechanism;
   if (typeof name !== 'string' || !MECHANISMS.includes(name as SaslMechanismName)) {
-    problems.push(`sasl.mechanism must be one of ${MECHANISMS.join(', ')}${typeof raw.mechanism === 'string' ? `, got ${JSON.stringify(raw.mechanism)}` : ''}`);
+    problems.push(`sasl.mechanism must be one of ${MECHANISMS.join(', ')}`);
     return null;
   }
   const mechanism = name as SaslMechanismName;

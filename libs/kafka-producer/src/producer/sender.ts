@@ -1,4 +1,4 @@
-import { KafkaError, KafkaProtocolError, protocolErrorInfo } from '../errors';
+import { KafkaError, protocolError, protocolErrorInfo } from '../errors';
 import { ZERO_UUID } from '../protocol/messages/codec-support';
 import { writeProduceRequest, type ProducePartitionRecords } from '../protocol/messages/produce-request-writer';
 import { ProduceApi, type ProduceResponse } from '../protocol/messages/produce.generated';
@@ -362,7 +362,7 @@ export class Sender {
       ]
         .filter(Boolean)
         .join('; ');
-      const error = new KafkaProtocolError(p.errorCode, `${batch.topic}-${batch.partition}${detail ? `: ${detail}` : ''}`);
+      const error = protocolError(p.errorCode, `${batch.topic}-${batch.partition}${detail ? `: ${detail}` : ''}`);
       this.lastError = error;
       if (info.invalidatesMetadata) {
         const leader = p.currentLeader;

@@ -1,4 +1,4 @@
-import { KafkaError, KafkaProtocolError, protocolErrorInfo } from '../errors';
+import { KafkaError, protocolError, protocolErrorInfo } from '../errors';
 import { AddOffsetsToTxnApi } from '../protocol/messages/add-offsets-to-txn.generated';
 import { AddPartitionsToTxnApi } from '../protocol/messages/add-partitions-to-txn.generated';
 import { EndTxnApi } from '../protocol/messages/end-txn.generated';
@@ -114,12 +114,12 @@ export class TransactionRequests {
         return { producerId: response.producerId, producerEpoch: response.producerEpoch, transactionVersion: c.featureLevel('transaction.version') };
       }
       if (code === TRANSACTIONAL_ID_AUTHORIZATION_FAILED || code === CLUSTER_AUTHORIZATION_FAILED) {
-        const error = new KafkaProtocolError(code, transactionalId === null ? 'InitProducerId for the idempotent producer' : `InitProducerId for transactionalId ${transactionalId}`);
+        const error = protocolError(code, transactionalId === null ? 'InitProducerId for the idempotent producer' : `InitProducerId for transactionalId ${transactionalId}`);
         throw transactionalId === null ? new RequestFatal(error) : new RequestRetryableByUser(error);
       }
       const outcome = classifyTxnError(code, 'InitProducerId', transactionalId);
       if (outcome instanceof Error) throw outcome;
-      if (transactionalId === null) throw new KafkaProtocolError(code, 'InitProducerId');
+      if (transactionalId === null) throw protocolError(code, 'InitProducerId');
       if (outcome === 'rediscover') this.coordinators.delete(key(TRANSACTION, transactionalId));
       await this.backoff(attempt);
     }
@@ -175,7 +175,7 @@ export class TransactionRequests {
           else retry = retry === 'rediscover' ? retry : outcome;
         }
       }
-      if (topicErrors.length > 0) throw new RequestAbortable(new KafkaProtocolError(TOPIC_AUTHORIZATION_FAILED, `no Write access to topic(s) ${[...new Set(topicErrors)].join(', ')}`));
+      if (topicErrors.length > 0) throw new RequestAbortable(protocolError(TOPIC_AUTHORIZATION_FAILED, `no Write access to topic(s) ${[...new Set(topicErrors)].join(', ')}`));
       if (abortable !== null) throw new RequestAbortable(abortable);
       if (retry === null) return new Set();
       if (retry === 'rediscover') this.coordinators.delete(key(TRANSACTION, transactionalId));
@@ -197,7 +197,7 @@ export class TransactionRequests {
         continue;
       }
       if (code === 0) return;
-      if (code === GROUP_AUTHORIZATION_FAILED) throw new RequestAbortable(new KafkaProtocolError(code, `AddOffsetsToTxn for group ${groupId}`));
+      if (code === GROUP_AUTHORIZATION_FAILED) throw new RequestAbortable(protocolError(code, `AddOffsetsToTxn for group ${groupId}`));
       const outcome = classifyTxnError(code, `AddOffsetsToTxn for group ${groupId}`, transactionalId);
       if (outcome instanceof Error) throw outcome;
       if (outcome === 'rediscover') this.coordinators.delete(key(TRANSACTION, transactionalId));
@@ -250,7 +250,7 @@ export class TransactionRequests {
           if (code === 0) continue;
           const what = `TxnOffsetCommit ${t.name}-${p.partitionIndex} for group ${group.groupId}`;
           if (code === GROUP_AUTHORIZATION_FAILED || code === FENCED_INSTANCE_ID || code === TRANSACTION_ABORTABLE || code === UNKNOWN_MEMBER_ID || code === ILLEGAL_GENERATION) {
-            throw new RequestAbortable(new KafkaProtocolError(code, what));
+            throw new RequestAbortable(protocolError(code, what));
           }
           const outcome = code === REQUEST_TIMED_OUT ? 'rediscover' : classifyTxnError(code, what, transactionalId);
           if (outcome instanceof Error) throw outcome;
@@ -320,7 +320,7 @@ export class TransactionRequests {
       const code = entry?.errorCode ?? 0;
       if (entry !== undefined && code === 0) return { nodeId: entry.nodeId!, host: entry.host!, port: entry.port!, rack: null };
       const what = `FindCoordinator for ${keyType === GROUP ? 'group' : 'transactionalId'} ${id}${entry?.errorMessage ? `: ${entry.errorMessage}` : ''}`;
-      if (code === GROUP_AUTHORIZATION_FAILED || code === TRANSACTION_ABORTABLE) throw new RequestAbortable(new KafkaProtocolError(code, what));
+      if (code === GROUP_AUTHORIZATION_FAILED || code === TRANSACTION_ABORTABLE) throw new RequestAbortable(protocolError(code, what));
       const outcome = classifyTxnError(code, what, id);
       if (outcome instanceof Error) throw outcome instanceof RequestAbortable ? new RequestFatal(outcome.error) : outcome;
       await this.backoff(attempt);
@@ -398,7 +398,7 @@ export function classifyTxnError(errorCode: number, detail: string, transactiona
   const info = protocolErrorInfo(errorCode);
   if (errorCode === 15 || errorCode === 16) return 'rediscover';
   if (info.retriable) return 'retry';
-  const error = new KafkaProtocolError(errorCode, detail);
+  const error = protocolError(errorCode, detail);
   if (errorCode === 47 || errorCode === 90) {
     return new RequestFatal(new ProducerFencedError(`transactionalId ${transactionalId} was fenced: another producer with the same transactionalId started (${error.message})`, error));
   }

@@ -210,10 +210,12 @@ describe('re-authentication (KIP-368)', () => {
     expect(c.reauthentications).toBeGreaterThanOrEqual(3);
     expect(asked).toBe(c.reauthentications + 1);
     expect(broker!.sockets.size).toBe(1);
-    // between a SaslHandshake and the end of its exchange (two SaslAuthenticates) nothing else went out
+    // between a SaslHandshake and the end of its exchange (two SaslAuthenticates) nothing else went out;
+    // the last exchange may still be under way when the test looks
     const keys = broker!.apiKeys;
+    const exchange = [SASL_HANDSHAKE, SASL_AUTHENTICATE, SASL_AUTHENTICATE];
     for (let i = 0; i < keys.length; i++) {
-      if (keys[i] === SASL_HANDSHAKE) expect(keys.slice(i, i + 3)).toEqual([SASL_HANDSHAKE, SASL_AUTHENTICATE, SASL_AUTHENTICATE]);
+      if (keys[i] === SASL_HANDSHAKE) expect(keys.slice(i, i + 3)).toEqual(exchange.slice(0, Math.min(3, keys.length - i)));
     }
   });
 });

@@ -21,7 +21,7 @@ export function validateModuleOptions(name: string, options: KafkaProducerModule
     if (DTO_KEYS.has(key) && typeof value !== 'function') (dto as unknown as Record<string, unknown>)[key] = value;
   }
   const problems = validateSync(dto, { forbidUnknownValues: false, validationError: { target: false, value: false } }).flatMap(messagesOf);
-  const flagged = new Set(problems.map((p) => p.split(' ')[0]));
+  const flagged = problems.map(fieldOf);
   const { own, producer } = splitModuleOptions(options);
   const pooled = typeof own.transactionalIdPrefix === 'string' && own.transactionalIdPrefix !== '';
   if (own.transactionalIdPrefix !== null && producer.transactionalId !== undefined) {
@@ -33,11 +33,30 @@ export function validateModuleOptions(name: string, options: KafkaProducerModule
   // a pool member is a transactional producer: its rules (idempotence, acks, retries) apply to the options
   const checked = pooled && producer.transactionalId === undefined ? { ...producer, transactionalId: `${own.transactionalIdPrefix}-0` } : producer;
   for (const p of producerConfigProblems(checked)) {
-    const field = p.split(' ')[0];
-    // one message per field: the producer repeats what class-validator already said about a shape
-    if (!flagged.has(field) && !MODULE_OWN_KEYS.includes(field as (typeof MODULE_OWN_KEYS)[number])) problems.push(p);
+    const field = fieldOf(p);
+    // one message per field: the producer repeats what class-validator already said about a shape, and
+    // its "ssl: the key could not be loaded" is the same fault as a flagged ssl.key or ssl.passphrase
+    if (!flagged.some((f) => sameField(f, field)) && !MODULE_OWN_KEYS.includes(field as (typeof MODULE_OWN_KEYS)[number])) problems.push(withoutValue(p));
   }
   if (problems.length > 0) throw new KafkaProducerOptionsException(name, problems);
+}
+
+/** `ssl.key must be ...` → `ssl.key`; `ssl: the CA ... could not be loaded` → `ssl`. */
+function fieldOf(problem: string): string {
+  return problem.split(' ')[0].replace(/:$/, '');
+}
+
+function sameField(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+}
+
+/**
+ * Node's argument errors, which the producer passes on when TLS material does not load, end with the
+ * value ("Received type number (123456)", "Received type string ('-----BEGIN ...')"): cut it, the field
+ * name before it says what to fix.
+ */
+function withoutValue(problem: string): string {
+  return problem.replace(/\.? Received [\s\S]*$/, '');
 }
 
 function messagesOf(error: ValidationError): string[] {

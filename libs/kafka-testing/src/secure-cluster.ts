@@ -181,7 +181,7 @@ export class SecureKafkaCluster {
   private stopped = false;
 
   private constructor(
-    /** The underlying KafkaCluster; its `directBootstrap` is the admin listener. */
+    /** The underlying KafkaCluster; its `directBootstrapServers` is the admin listener, so its tools and read-back go there. */
     readonly kafka: KafkaCluster,
     readonly pki: TestPki,
     readonly listeners: SecureListeners,

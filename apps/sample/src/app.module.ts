@@ -31,6 +31,8 @@ import { InvoicesService, SHIPPING_PRODUCER, ShippingService } from './shipping.
       inject: [SampleConfig],
       useFactory: (config: SampleConfig) => ({
         bootstrapServers: config.bootstrapServers,
+        // TLS and SASL from KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_*, KAFKA_SASL_* (see sample.config.ts)
+        ...config.kafkaSecurity,
         clientId: 'orders-sample',
         // a class: the module builds it through DI, with AppInfoService injected
         interceptors: [AppInfoInterceptor],
@@ -43,6 +45,7 @@ import { InvoicesService, SHIPPING_PRODUCER, ShippingService } from './shipping.
       inject: [SampleConfig],
       useFactory: (config: SampleConfig) => ({
         bootstrapServers: config.bootstrapServers,
+        ...config.kafkaSecurity,
         clientId: 'orders-sample-shipping',
         transactionalId: config.transactionalId,
         // a transaction left open by a crashed instance holds back read_committed readers this long at most

@@ -6,7 +6,8 @@ import { SampleConfig } from './sample.config';
 
 /**
  * The orders API over HTTP. Needs KAFKA_BOOTSTRAP_SERVERS; `npm run start:sample` starts a local Kafka
- * when it is not set, `npm run demo` drives every endpoint.
+ * when it is not set, `npm run demo` drives every endpoint. A secured cluster is reached through the
+ * KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_* and KAFKA_SASL_* variables (sample.config.ts).
  */
 async function bootstrap(): Promise<void> {
   // checked before Nest starts, so a missing variable is one line rather than a DI stack trace
@@ -16,7 +17,7 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   const config = app.get(SampleConfig);
   await app.listen(config.port);
-  Logger.log(`listening on http://localhost:${config.port} (Kafka ${config.bootstrapServers}, topic ${config.topic})`, 'OrdersSample');
+  Logger.log(`listening on http://localhost:${config.port} (Kafka ${config.bootstrapServers} over ${config.securityLabel}, topic ${config.topic})`, 'OrdersSample');
 }
 
 bootstrap().catch((e: Error) => {

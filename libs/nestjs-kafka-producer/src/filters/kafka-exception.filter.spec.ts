@@ -10,6 +10,10 @@ import {
   ProducerClosedError,
   RecordTooLargeError,
   RequestTimeoutError,
+  SaslAuthenticationError,
+  TopicAuthorizationError,
+  TransactionalIdAuthorizationError,
+  UnsupportedSaslMechanismError,
 } from '@app/kafka-producer';
 import { Logger, type ArgumentsHost } from '@nestjs/common';
 import { KafkaProducerOptionsException } from '../kafka-producer.exceptions';
@@ -28,6 +32,12 @@ const cases: Array<[string, unknown, number]> = [
   ['an invalid record', new InvalidRecordError('partition must be a non-negative integer'), 400],
   ['bad module options', new KafkaProducerOptionsException('default', ['acks must be one of -1, 0, 1']), 500],
   ['failed authentication', new AuthenticationError('broker:9092', 'bad credentials'), 500],
+  ['a refused SASL login', new SaslAuthenticationError('broker:9092', 'SCRAM-SHA-512', 'SASL SCRAM-SHA-512 authentication failed', 'Authentication failed'), 500],
+  ['a SASL mechanism the broker does not enable', new UnsupportedSaslMechanismError('broker:9092', 'SCRAM-SHA-512', ['PLAIN']), 500],
+  ['a TLS handshake refused over the certificate', new ConnectionError('broker:9093', 'TLS_HANDSHAKE_FAILED', 'unable to verify the first certificate', undefined, false), 500],
+  ['a TLS handshake cut short (retriable)', new ConnectionError('broker:9093', 'TLS_HANDSHAKE_FAILED', 'socket hang up'), 503],
+  ['a topic ACL missing', new TopicAuthorizationError(), 500],
+  ['a transactional id ACL missing', new TransactionalIdAuthorizationError(), 500],
   ['another Kafka error', new KafkaError('odd', { code: 'SOMETHING' }), 500],
   ['a non-Kafka error', new Error('x'), 500],
 ];

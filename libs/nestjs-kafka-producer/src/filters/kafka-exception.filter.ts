@@ -44,6 +44,8 @@ export function kafkaErrorToHttpStatus(error: unknown): number {
   if (error instanceof RecordTooLargeError || TOO_LARGE_CODES.has(error.code)) return HttpStatus.PAYLOAD_TOO_LARGE;
   if (error instanceof InvalidRecordError || error instanceof InvalidArgumentError || INVALID_RECORD_CODES.has(error.code)) return HttpStatus.BAD_REQUEST;
   if (error instanceof KafkaProducerOptionsException || error instanceof AuthenticationError || error instanceof ProducerFatalError) return HttpStatus.INTERNAL_SERVER_ERROR;
+  // a TLS handshake refused over the certificate or the TLS settings fails the same way on every retry
+  if (error instanceof ConnectionError && !error.retriable) return HttpStatus.INTERNAL_SERVER_ERROR;
   if (
     error instanceof KafkaTimeoutError ||
     error instanceof RequestTimeoutError ||

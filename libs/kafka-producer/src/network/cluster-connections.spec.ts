@@ -2,7 +2,8 @@ import { closedPort, FakeBroker, type FakeBrokerBehaviour } from '../../test/sup
 import { ApiVersionsApi } from '../protocol/messages/api-versions.generated';
 import type { BrokerAddress } from './address';
 import { NetworkClusterConnections, type ClusterConnectionsConfig } from './cluster-connections';
-import { AuthenticationError, BootstrapError } from './errors';
+import * as tls from 'node:tls';
+import { AuthenticationError, BootstrapError, ConnectionError } from './errors';
 
 /** Fails with a message naming what did not happen, rather than leaving it to jest's test timeout. */
 async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -226,5 +227,20 @@ describe('NetworkClusterConnections.ready', () => {
     expect(onA?.isConnected).toBe(false);
     await opened;
     expect(cc.ready(node(1, b.port))?.address).toBe(b.address);
+  });
+});
+
+describe('a TLS client pointed at a plaintext listener', () => {
+  it('is told so after three bootstrap rounds dropped mid-handshake, not after maxBlockMs; one such round alone stays retriable', async () => {
+    // 'hang-up' drops the connection on the first bytes, as a Kafka plaintext listener drops a ClientHello
+    const plaintext = await listen('hang-up');
+    const { cc } = connections(config([plaintext.address], { socketFactory: (o) => tls.connect({ host: o.host, port: o.port }) }));
+    const rounds: unknown[] = [];
+    for (let i = 0; i < 3; i++) rounds.push(await cc.any().catch((e: unknown) => e));
+    expect(rounds[0]).toBeInstanceOf(BootstrapError);
+    expect(rounds[0]).toMatchObject({ retriable: true, attempts: [{ error: expect.objectContaining({ code: 'TLS_HANDSHAKE_FAILED', retriable: true }) }] });
+    expect(rounds[1]).toMatchObject({ retriable: true });
+    expect(rounds[2]).toBeInstanceOf(ConnectionError);
+    expect(rounds[2]).toMatchObject({ code: 'TLS_HANDSHAKE_FAILED', retriable: false, message: expect.stringContaining('probably a plaintext listener') });
   });
 });

@@ -4,7 +4,7 @@ import { connectBootstrap } from './bootstrap';
 import type { Authenticate, BrokerConnection, BrokerConnectionOptions } from './broker-connection';
 import type { SocketFactory } from './connection';
 import { ConnectionPool, type ConnectionPoolOptions } from './connection-pool';
-import { AuthenticationError, BootstrapError } from './errors';
+import { AuthenticationError, BootstrapError, ConnectionError } from './errors';
 
 import type { NodeConnection } from './node-connection';
 
@@ -64,6 +64,9 @@ export interface ClusterConnectionsConfig {
   readonly authenticate?: Authenticate;
 }
 
+/** Bootstrap rounds in a row whose every attempt was dropped mid-TLS-handshake before that counts as a refusal. */
+const TLS_CLOSED_ROUNDS = 3;
+
 function connectionsClosed(): KafkaError {
   return new KafkaError('the cluster connections were closed', { code: 'CONNECTIONS_CLOSED', retriable: false });
 }
@@ -75,7 +78,10 @@ function connectionsClosed(): KafkaError {
 function fatalBootstrapError(err: unknown): KafkaError | null {
   if (!(err instanceof BootstrapError)) return err instanceof KafkaError && !err.retriable ? err : null;
   for (const attempt of err.attempts) if (attempt.error instanceof AuthenticationError) return attempt.error;
-  return err.retriable ? null : err;
+  if (err.retriable) return null;
+  // one address tried: its own error (a TLS failure, say) is what the user can act on, code and all
+  const only = err.attempts.length === 1 ? err.attempts[0].error : null;
+  return only instanceof KafkaError ? only : err;
 }
 
 /**
@@ -163,6 +169,7 @@ export class NetworkClusterConnections implements ClusterConnections {
               throw connectionsClosed();
             }
             this.fatal = null;
+            this.tlsClosedRounds = 0;
             void this.bootstrap?.close();
             this.bootstrap = c;
             c.onClose(() => {
@@ -174,7 +181,7 @@ export class NetworkClusterConnections implements ClusterConnections {
           },
           (err: unknown) => {
             if (this.closed) throw connectionsClosed();
-            const refusal = fatalBootstrapError(err);
+            const refusal = fatalBootstrapError(err) ?? this.tlsRefusedStreak(err);
             if (refusal === null) throw err;
             this.fatal = { error: refusal, at: performance.now() };
             throw refusal;
@@ -183,6 +190,29 @@ export class NetworkClusterConnections implements ClusterConnections {
         .finally(() => (this.bootstrapping = null));
     }
     return this.bootstrapping;
+  }
+
+  /**
+   * A plaintext listener answers a TLS ClientHello by dropping the connection (it reads the record
+   * header as a 300 MB request size), which looks like any reset during a handshake. One such round
+   * may be a broker going down; every bootstrap address doing it round after round is a TLS client
+   * pointed at a plaintext port, and waiting out maxBlockMs would only hide that.
+   */
+  private tlsClosedRounds = 0;
+
+  private tlsRefusedStreak(err: unknown): KafkaError | null {
+    const attempts = err instanceof BootstrapError ? err.attempts : [];
+    const closedInHandshake = attempts.length > 0 && attempts.every((a) => a.error instanceof ConnectionError && a.error.code === 'TLS_HANDSHAKE_FAILED' && a.error.retriable);
+    this.tlsClosedRounds = closedInHandshake ? this.tlsClosedRounds + 1 : 0;
+    if (this.tlsClosedRounds < TLS_CLOSED_ROUNDS) return null;
+    const first = attempts[0];
+    return new ConnectionError(
+      first.address,
+      'TLS_HANDSHAKE_FAILED',
+      `TLS handshake failed: every bootstrap server closed the connection during the TLS handshake, ${this.tlsClosedRounds} rounds in a row; the port is probably a plaintext listener (drop ssl, or use the broker's TLS port)`,
+      err,
+      false,
+    );
   }
 
   connectionDelay(nodeId: number): number {

@@ -361,9 +361,15 @@ export class Connection {
       });
       // allowHalfOpen is false, so 'end' means the broker is done with us; fail the pending requests
       // now rather than waiting for 'close'.
-      socket.on('end', () => this.fail(new ConnectionError(this.address, 'CONNECTION_CLOSED', 'connection closed by the broker')));
+      // A close between the TCP connect and the end of the TLS handshake is a handshake failure (a
+      // plaintext listener drops a ClientHello this way), retriable: one alone may be a broker going down.
+      const closedMidHandshake = (): ConnectionError | null =>
+        isTls && tcpConnected && this._state === 'connecting'
+          ? new ConnectionError(this.address, 'TLS_HANDSHAKE_FAILED', 'TLS handshake failed: the broker closed the connection during the handshake', undefined, true)
+          : null;
+      socket.on('end', () => this.fail(closedMidHandshake() ?? new ConnectionError(this.address, 'CONNECTION_CLOSED', 'connection closed by the broker')));
       socket.on('close', () => {
-        this.fail(new ConnectionError(this.address, 'CONNECTION_CLOSED', 'connection closed'));
+        this.fail(closedMidHandshake() ?? new ConnectionError(this.address, 'CONNECTION_CLOSED', 'connection closed'));
         this.resolveClosed?.();
       });
       socket.on('drain', () => this.releaseDrainWaiters());

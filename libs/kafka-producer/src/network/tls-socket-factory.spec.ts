@@ -148,6 +148,17 @@ describe('tlsOptionsProblems', () => {
     expect(tlsOptionsProblems({ servername: '10.0.0.1' })).toEqual(['ssl.servername must be a DNS name (SNI cannot carry an IP address)']);
   });
 
+  it('reports a passphrase of the wrong type without Node\'s "Received ..." echo of its value', () => {
+    const problems = tlsOptionsProblems({ key: 'x', passphrase: 918273645 as unknown as string });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/passphrase/);
+    expect(problems[0]).not.toContain('918273645');
+  });
+
+  it('refuses a ca that holds no PEM certificate (Node would ignore it silently)', () => {
+    expect(tlsOptionsProblems({ ca: 'not a certificate' })).toEqual(['ssl.ca must hold PEM certificates (-----BEGIN CERTIFICATE-----); an entry holds none']);
+  });
+
   it('reports a key that cannot be loaded at construction, without printing it', () => {
     const key = '-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldA==\n-----END PRIVATE KEY-----\n';
     const problems = tlsOptionsProblems({ key, cert: key });

@@ -11,6 +11,20 @@ export type TlsOptions = Omit<tls.ConnectionOptions, 'host' | 'port' | 'path' | 
 /** Below TLS 1.2 nothing is safe, and no Kafka broker since 2.x needs it. */
 const ACCEPTED_VERSIONS: readonly string[] = ['TLSv1.2', 'TLSv1.3'];
 
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+
+/**
+ * A certificate that restricts its use (extended key usage) to anything but server authentication
+ * is not meant to identify a server; OpenSSL's default client verification does not look at it.
+ */
+function serverAuthProblem(cert: tls.PeerCertificate): Error | undefined {
+  const usages = cert.ext_key_usage;
+  if (usages === undefined || usages.length === 0 || usages.includes(SERVER_AUTH)) return undefined;
+  return Object.assign(new Error(`the broker's certificate (${cert.subject?.CN ?? 'no CN'}) is not for server authentication: its extended key usage lacks serverAuth`), {
+    code: 'INVALID_PURPOSE',
+  });
+}
+
 /** Why these options cannot make a TLS connection, or null. Names fields only, never their values. */
 export function tlsOptionsProblems(options: TlsOptions): string[] {
   const problems: string[] = [];
@@ -24,12 +38,19 @@ export function tlsOptionsProblems(options: TlsOptions): string[] {
   if (options.servername !== undefined && (typeof options.servername !== 'string' || net.isIP(options.servername) !== 0)) {
     problems.push('ssl.servername must be a DNS name (SNI cannot carry an IP address)');
   }
+  const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+  if (ca.some((c) => (typeof c === 'string' || Buffer.isBuffer(c)) && !c.toString().includes('-----BEGIN CERTIFICATE-----'))) {
+    // Node ignores such an entry without a word; the handshake would then fail as "untrusted" instead
+    problems.push('ssl.ca must hold PEM certificates (-----BEGIN CERTIFICATE-----); an entry holds none');
+  }
   if (problems.length === 0 && options.secureContext === undefined) {
     try {
       tls.createSecureContext(options);
     } catch (err) {
-      // OpenSSL's reason (bad decrypt, no start line, ...) names the problem, never the material
-      problems.push(`ssl: the CA, certificate or key could not be loaded: ${(err as Error).message}`);
+      // OpenSSL's reason (bad decrypt, no start line, ...) names the problem; Node's type errors end in
+      // "Received ..." with the value itself, which may be the passphrase: cut it
+      const reason = (err as Error).message.replace(/\.?\s*Received[\s\S]*$/, '');
+      problems.push(`ssl: the CA, certificate or key could not be loaded: ${reason}`);
     }
   }
   return problems;
@@ -56,7 +77,7 @@ export function tlsSocketFactory(options: TlsOptions): SocketFactory {
       secureContext: context,
       servername: servername ?? (net.isIP(host) === 0 ? host : undefined),
       rejectUnauthorized: verify,
-      checkServerIdentity: (_name, cert) => check(host, cert),
+      checkServerIdentity: (_name, cert) => check(host, cert) ?? serverAuthProblem(cert),
       ALPNProtocols: material.ALPNProtocols,
       session: material.session,
     });

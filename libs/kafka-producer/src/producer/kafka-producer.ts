@@ -200,8 +200,12 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
   /** Connects to the cluster (optional: the first send connects). Rejects if no bootstrap server answers. */
   async connect(): Promise<void> {
     this.ensureOpen();
-    await this.connections.any();
-    this.metadata.requestUpdate();
+    try {
+      await this.connections.any();
+    } finally {
+      // on failure too: the refresh meets the same error and records it, so health() and the state say why
+      this.metadata.requestUpdate();
+    }
   }
 
   /**

@@ -43,6 +43,8 @@ export interface BrokerConnectionOptions extends Omit<ConnectionOptions, 'handsh
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
   authenticate?: Authenticate;
+  /** Called after each successful re-authentication (KIP-368) of the open connection, with its node id. */
+  onReauthenticated?: (nodeId: number) => void;
   /** Aborting destroys the socket of an attempt under way; open() then rejects with CONNECTION_CLOSED. */
   signal?: AbortSignal;
 }
@@ -68,6 +70,7 @@ export class BrokerConnection implements NodeConnection {
     readonly versions: ApiVersionTable,
     readonly nodeId: number,
     private readonly authenticate: Authenticate | undefined,
+    private readonly onReauthenticated: ((nodeId: number) => void) | undefined,
   ) {
     connection.onClose(() => this.cancelReauthentication());
   }
@@ -77,7 +80,7 @@ export class BrokerConnection implements NodeConnection {
    * closed before the error is thrown, so a failed attempt leaves nothing open.
    */
   static async open(options: BrokerConnectionOptions): Promise<BrokerConnection> {
-    const { nodeId, clientSoftwareName, clientSoftwareVersion, authenticate, signal, ...connectionOptions } = options;
+    const { nodeId, clientSoftwareName, clientSoftwareVersion, authenticate, onReauthenticated, signal, ...connectionOptions } = options;
     const connection = new Connection({ ...connectionOptions, handshake: true });
     const aborted = (): ConnectionError =>
       new ConnectionError(connection.address, 'CONNECTION_CLOSED', 'connection attempt aborted: the client is closing');
@@ -102,7 +105,7 @@ export class BrokerConnection implements NodeConnection {
         }
       }
       connection.markReady();
-      const opened = new BrokerConnection(connection, versions, nodeId ?? -1, authenticate);
+      const opened = new BrokerConnection(connection, versions, nodeId ?? -1, authenticate, onReauthenticated);
       opened.scheduleReauthentication(outcome);
       return opened;
     } catch (err) {
@@ -154,6 +157,7 @@ export class BrokerConnection implements NodeConnection {
     if (ok) {
       this.reauthentications++;
       this.scheduleReauthentication(outcome);
+      this.onReauthenticated?.(this.nodeId);
     }
   }
 

@@ -17,7 +17,8 @@ export type { NodeConnection } from './node-connection';
  * reconnects an idle producer after an outage.
  */
 export interface ConnectionEvent {
-  readonly type: 'connected' | 'disconnected';
+  /** 'reauthenticated': an open connection renewed its SASL session (KIP-368); nothing else changed. */
+  readonly type: 'connected' | 'disconnected' | 'reauthenticated';
   readonly nodeId: number;
 }
 
@@ -120,6 +121,7 @@ export class NetworkClusterConnections implements ClusterConnections {
       requestTimeoutMs: this.config.requestTimeoutMs,
       socketFactory: this.config.socketFactory,
       authenticate: this.config.authenticate,
+      onReauthenticated: (nodeId) => this.onChange({ type: 'reauthenticated', nodeId }),
     };
   }
 

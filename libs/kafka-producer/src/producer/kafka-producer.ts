@@ -113,6 +113,12 @@ export class KafkaProducer<K = Buffer | string | null, V = Buffer | string | nul
     // the components call each other through these closures only after construction
     const wakeSender = (): void => this.sender.wakeup();
     const connectionChanged = (event?: ConnectionEvent): void => {
+      if (event?.type === 'reauthenticated') {
+        this.producerMetrics.recordReauthentication();
+        return;
+      }
+      if (event?.type === 'connected') this.producerMetrics.recordConnectionCreated();
+      else if (event?.type === 'disconnected') this.producerMetrics.recordConnectionClosed();
       // a lost connection may mean the broker or the leader moved: learn the layout again. This is
       // also what reconnects an idle producer: the refresh retries with backoff until a broker answers.
       if (event?.type === 'disconnected') this.metadata.requestUpdate();

@@ -147,6 +147,9 @@ describe('ProducerMetrics: Java names and what each call records', () => {
       'batch-split-total',
       'buffer-exhausted-rate',
       'buffer-exhausted-total',
+      'connection-creation-total',
+      'connection-close-total',
+      'successful-reauthentication-total',
       'bufferpool-wait-ratio',
       'bufferpool-wait-time-ns-total',
     ] as const) {
@@ -176,6 +179,10 @@ describe('ProducerMetrics: Java names and what each call records', () => {
     m.recordSplit();
     m.recordBufferExhausted();
     m.recordBufferWait(3e9);
+    m.recordConnectionCreated();
+    m.recordConnectionCreated();
+    m.recordConnectionClosed();
+    m.recordReauthentication();
     clock.set(1_000_000 + 30_000);
     const s = m.snapshot();
     expect(s['record-send-total']).toBe(40);
@@ -198,6 +205,10 @@ describe('ProducerMetrics: Java names and what each call records', () => {
     expect(s['produce-throttle-time-max']).toBe(100);
     expect(s['batch-split-total']).toBe(1);
     expect(s['buffer-exhausted-total']).toBe(1);
+    expect(s['connection-creation-total']).toBe(2);
+    expect(s['connection-close-total']).toBe(1);
+    expect(s['successful-reauthentication-total']).toBe(1);
+    expect(s['successful-reauthentication-rate']).toBeCloseTo(1 / 30, 10);
     expect(s['bufferpool-wait-time-ns-total']).toBe(3e9);
     expect(s['bufferpool-wait-ratio']).toBeCloseTo(0.1, 10); // 3 s waited in 30 s
   });

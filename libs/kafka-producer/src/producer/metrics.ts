@@ -49,6 +49,12 @@ export const PRODUCER_METRIC_NAMES = [
   'bufferpool-wait-time-ns-total',
   'buffer-exhausted-rate',
   'buffer-exhausted-total',
+  'connection-creation-rate',
+  'connection-creation-total',
+  'connection-close-rate',
+  'connection-close-total',
+  'successful-reauthentication-rate',
+  'successful-reauthentication-total',
   ...PRODUCER_GAUGE_NAMES,
 ] as const;
 
@@ -274,6 +280,9 @@ export class ProducerMetrics {
   private readonly splits: Meter;
   private readonly bufferWait: Meter;
   private readonly exhausted: Meter;
+  private readonly connectionCreations: Meter;
+  private readonly connectionCloses: Meter;
+  private readonly reauthentications: Meter;
   private readonly gauges = new Map<ProducerGaugeName, () => number>();
 
   constructor(options: ProducerMetricsOptions = {}) {
@@ -298,6 +307,9 @@ export class ProducerMetrics {
     this.splits = new Meter(config);
     this.bufferWait = new Meter(config, 1 / NS_PER_MS);
     this.exhausted = new Meter(config);
+    this.connectionCreations = new Meter(config);
+    this.connectionCloses = new Meter(config);
+    this.reauthentications = new Meter(config);
   }
 
   /**
@@ -363,6 +375,21 @@ export class ProducerMetrics {
     this.exhausted.record(1, this.clock());
   }
 
+  /** A broker connection opened (authenticated, if SASL is on). → connection-creation-rate/total */
+  recordConnectionCreated(): void {
+    this.connectionCreations.record(1, this.clock());
+  }
+
+  /** A broker connection closed, or an attempt failed. → connection-close-rate/total */
+  recordConnectionClosed(): void {
+    this.connectionCloses.record(1, this.clock());
+  }
+
+  /** An open connection renewed its SASL session (KIP-368). → successful-reauthentication-rate/total */
+  recordReauthentication(): void {
+    this.reauthentications.record(1, this.clock());
+  }
+
   /** An append waited `ns` nanoseconds for buffer memory. → bufferpool-wait-ratio, bufferpool-wait-time-ns-total */
   recordBufferWait(ns: number): void {
     this.bufferWait.record(ns, this.clock());
@@ -407,6 +434,12 @@ export class ProducerMetrics {
       'bufferpool-wait-time-ns-total': this.bufferWait.total,
       'buffer-exhausted-rate': this.exhausted.rate(now),
       'buffer-exhausted-total': this.exhausted.total,
+      'connection-creation-rate': this.connectionCreations.rate(now),
+      'connection-creation-total': this.connectionCreations.total,
+      'connection-close-rate': this.connectionCloses.rate(now),
+      'connection-close-total': this.connectionCloses.total,
+      'successful-reauthentication-rate': this.reauthentications.rate(now),
+      'successful-reauthentication-total': this.reauthentications.total,
       'buffer-available-bytes': this.gauge('buffer-available-bytes'),
       'buffer-total-bytes': this.gauge('buffer-total-bytes'),
       'requests-in-flight': this.gauge('requests-in-flight'),

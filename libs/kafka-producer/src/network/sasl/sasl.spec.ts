@@ -191,6 +191,20 @@ describe('SASL authentication against a scripted broker', () => {
 });
 
 describe('re-authentication (KIP-368)', () => {
+  it('is counted in the producer metrics (successful-reauthentication-total), on the same connections', async () => {
+    await start({ sessionLifetimeMs: 150 });
+    const producer = new KafkaProducer({ bootstrapServers: broker!.address, sasl: { mechanism: 'PLAIN', username: 'alice', password: 'alice-secret' }, logger: silentLogger });
+    try {
+      await producer.connect();
+      await new Promise((r) => setTimeout(r, 800));
+      const m = producer.metrics();
+      expect(m['successful-reauthentication-total']).toBeGreaterThanOrEqual(2);
+      expect(m['connection-close-total']).toBe(0);
+    } finally {
+      await producer.close({ timeoutMs: 0 });
+    }
+  });
+
   it('re-authenticates before the session ends, holding new requests meanwhile and failing none', async () => {
     await start({ sessionLifetimeMs: 200 });
     let asked = 0;

@@ -1,11 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tls from 'node:tls';
 import * as vm from 'node:vm';
 import { closedPort } from '../../test/support/fake-broker';
+import { opensslAvailable, selfSignedCertificate } from '../../test/support/test-certificates';
 import { ProtocolEncodeError } from '../errors';
 import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/messages/headers';
 import type { KafkaApi } from '../protocol/messages/kafka-api';
@@ -697,33 +694,6 @@ describe('Connection socket factory', () => {
 });
 
 // ---- TLS ------------------------------------------------------------------------------------------
-
-function opensslAvailable(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A throwaway self-signed certificate for localhost / 127.0.0.1. */
-function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'connection-spec-tls-'));
-  try {
-    const keyFile = path.join(dir, 'key.pem');
-    const certFile = path.join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile,
-        '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-      { stdio: 'ignore' },
-    );
-    return { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 // The certificate is made with openssl at test time (nothing secret is committed); without openssl
 // there is no TLS server to talk to, so these cases are skipped rather than failed.

@@ -1,38 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tls from 'node:tls';
+import { opensslAvailable, selfSignedCertificate } from '../../test/support/test-certificates';
 import { Connection } from './connection';
 import { tlsOptionsProblems, tlsSocketFactory } from './tls-socket-factory';
-
-function opensslAvailable(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A self-signed certificate naming only `san`; made at test time, so nothing secret is committed. */
-function certificate(san: string, passphrase?: string): { key: Buffer; cert: Buffer } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-factory-spec-'));
-  try {
-    const keyFile = path.join(dir, 'key.pem');
-    const certFile = path.join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', ...(passphrase === undefined ? ['-nodes'] : ['-passout', `pass:${passphrase}`]),
-        '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=test', '-addext', `subjectAltName=${san}`],
-      { stdio: 'ignore' },
-    );
-    return { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const describeWithOpenssl = opensslAvailable() ? describe : describe.skip;
 
@@ -45,7 +15,7 @@ describeWithOpenssl('tlsSocketFactory', () => {
   const open: Connection[] = [];
 
   beforeAll(async () => {
-    localhostOnly = certificate('DNS:localhost');
+    localhostOnly = selfSignedCertificate('DNS:localhost');
     const context = tls.createSecureContext({ key: localhostOnly.key, cert: localhostOnly.cert });
     server = tls.createServer(
       {
@@ -125,7 +95,7 @@ describeWithOpenssl('tlsSocketFactory', () => {
 
   it('hands the socket a secure context only: neither the key nor its passphrase is reachable from it', async () => {
     const secret = 'pass-phrase-7781';
-    const encrypted = certificate('DNS:localhost', secret);
+    const encrypted = selfSignedCertificate('DNS:localhost', secret);
     const factory = tlsSocketFactory({ ca: localhostOnly.cert, key: encrypted.key, cert: encrypted.cert, passphrase: secret });
     const socket = factory({ host: 'localhost', port, noDelay: true, keepAlive: true, writableHighWaterMark: 16384 });
     try {

@@ -32,6 +32,15 @@ export class ProducerBatch {
   producerEpoch = -1;
   /** The last attempt ended without an answer (timeout, lost connection): it may have been written. */
   outcomeUnknown = false;
+  /**
+   * A Produce request carrying this batch's bytes has been issued and has not settled. Its bytes may
+   * still be waiting in a socket buffer (or held during a re-authentication), so a batch failed
+   * meanwhile (delivery timeout, forced close) must not hand its buffer back yet: another batch built
+   * in it would go out under this batch's topic and partition.
+   */
+  requestOutstanding = false;
+  /** Completed while `requestOutstanding`: the buffer goes back to the pool when the request settles. */
+  releaseDeferred = false;
 
   /** Set when a record did not fit: the batch takes no more records and counts as full. */
   private appendsClosed = false;

@@ -529,8 +529,18 @@ export class RecordAccumulator {
     if (!this.incomplete.delete(batch)) return;
     // flush bookkeeping first: deallocating serves memory waits, which may start new batches
     for (const barrier of this.barriers) if (barrier.upTo >= batch.id) barrier.remaining--;
-    if (batch.pooled) this.pool.deallocate(batch.buffer);
+    if (batch.pooled) {
+      if (batch.requestOutstanding) batch.releaseDeferred = true;
+      else this.pool.deallocate(batch.buffer);
+    }
     this.advanceBarriers();
+  }
+
+  /** The request of a batch that completed while it was out has settled: its buffer may be reused now. */
+  releaseDeferred(batch: ProducerBatch): void {
+    if (!batch.releaseDeferred) return;
+    batch.releaseDeferred = false;
+    this.pool.deallocate(batch.buffer);
   }
 
   /**

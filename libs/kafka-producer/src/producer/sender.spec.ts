@@ -297,3 +297,23 @@ describe('delivery timeout', () => {
     expect(cluster.produceRequests().length).toBeGreaterThan(2);
   });
 });
+
+describe('a batch that fails while its request is out', () => {
+  it('keeps its buffer from the pool until the request settles: the bytes may still be on their way, and another batch built in them would go out under this partition', async () => {
+    const cluster = new ScriptedCluster({ topics: { orders: 1 } });
+    const producer = producerOn(cluster, { lingerMs: 0, retryBackoffMs: 150, retryBackoffMaxMs: 150, requestTimeoutMs: 300, deliveryTimeoutMs: 400 });
+    await producer.send({ topic: 'orders', value: 'warm-up' });
+    const total = producer.metrics()['buffer-total-bytes'];
+    expect(producer.metrics()['buffer-available-bytes']).toBe(total);
+    // the first attempt fails retriably; the retry (sent ~150 ms in) is held past the delivery timeout (400 ms)
+    cluster.scriptPartition('orders', 0, { errorCode: 7 });
+    const doomed = producer.send({ topic: 'orders', value: 'doomed' }).catch((e: Error & { code?: string }) => e.code);
+    await cluster.waitUntil(() => cluster.produceRequests().length >= 2, () => 'the first attempt answered');
+    const hold = cluster.hold({ apiKey: ProduceApi.apiKey });
+    await hold.waitForHeld(1);
+    await expect(doomed).resolves.toBe('DELIVERY_TIMEOUT');
+    expect(producer.metrics()['buffer-available-bytes']).toBeLessThan(total);
+    hold.release();
+    await cluster.waitUntil(() => producer.metrics()['buffer-available-bytes'] === total, () => 'the buffer back in the pool once the request settled');
+  });
+});

@@ -276,6 +276,7 @@ export class Sender {
         this.metrics.recordBatch(batch.bytes!.length, batch.recordCount, batch.bytes!.length / batch.builder.sizeInBytes);
       }
       batch.state = 'in-flight';
+      batch.requestOutstanding = true;
       batch.lastAttemptMs = now;
       const deadline = batch.createdMs + this.config.deliveryTimeoutMs;
       if (deadline < this.nextInFlightExpiryCheck) this.nextInFlightExpiryCheck = deadline;
@@ -307,6 +308,7 @@ export class Sender {
       this.inFlightBatches.delete(b);
       b.partitionState.inFlight--;
       if (b.isResend) b.partitionState.retriesInFlight--;
+      b.requestOutstanding = false;
     }
     try {
       handle();
@@ -314,6 +316,8 @@ export class Sender {
       this.logger.error('handling a Produce response failed', { error: e as Error });
       for (const b of batches) if (b.state === 'in-flight') this.accumulator.fail(b, e as Error);
     }
+    // batches failed while this request was out (expired, aborted) give their memory back only now
+    for (const b of batches) if (b.releaseDeferred) this.accumulator.releaseDeferred(b);
     this.wakeup();
     this.onActivity();
   }

@@ -5,4 +5,4 @@
 export * from './producer';
 export { KafkaError, KafkaProtocolError, InvalidArgumentError, TopicAuthorizationError, TransactionalIdAuthorizationError, ClusterAuthorizationError } from './errors';
 export { ConnectionError, RequestTimeoutError } from './network/errors';
-export { UnsupportedVersionError, BootstrapError, AuthenticationError, SaslAuthenticationError, UnsupportedSaslMechanismError } from './network/errors';
+export { UnsupportedVersionError, BootstrapError, AuthenticationError, SaslAuthenticationError, UnsupportedSaslMechanismError, CredentialsProviderError } from './network/errors';

@@ -4,6 +4,7 @@ import type { Reader } from '../protocol/primitives/reader';
 import type { NodeConnection } from './node-connection';
 import {
   Connection,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   type CloseListener,
   type ConnectionOptions,
   type ConnectionState,
@@ -71,6 +72,7 @@ export class BrokerConnection implements NodeConnection {
     readonly nodeId: number,
     private readonly authenticate: Authenticate | undefined,
     private readonly onReauthenticated: ((nodeId: number) => void) | undefined,
+    private readonly authenticationDeadlineMs: number,
   ) {
     connection.onClose(() => this.cancelReauthentication());
   }
@@ -99,13 +101,13 @@ export class BrokerConnection implements NodeConnection {
       let outcome: AuthenticationOutcome | void = undefined;
       if (authenticate !== undefined) {
         try {
-          outcome = await authenticate(connection, versions);
+          outcome = await withinDeadline(authenticate(connection, versions), connection.address, authenticationDeadlineMs(connectionOptions.requestTimeoutMs));
         } catch (err) {
           throw isAborted(signal) ? aborted() : authenticationFailure(connection.address, err);
         }
       }
       connection.markReady();
-      const opened = new BrokerConnection(connection, versions, nodeId ?? -1, authenticate, onReauthenticated);
+      const opened = new BrokerConnection(connection, versions, nodeId ?? -1, authenticate, onReauthenticated, authenticationDeadlineMs(connectionOptions.requestTimeoutMs));
       opened.scheduleReauthentication(outcome);
       return opened;
     } catch (err) {
@@ -149,9 +151,12 @@ export class BrokerConnection implements NodeConnection {
     let outcome: AuthenticationOutcome | void = undefined;
     const ok = await this.connection.reauthenticate(async () => {
       try {
-        outcome = await authenticate(this.connection, this.versions);
+        outcome = await withinDeadline(authenticate(this.connection, this.versions), this.connection.address, this.authenticationDeadlineMs);
       } catch (err) {
-        throw authenticationFailure(this.connection.address, err);
+        // Retriable whatever the reason: the held requests were never sent, and a fresh connection's
+        // login decides whether the credentials are refused (then the node's error says so).
+        const reason = authenticationFailure(this.connection.address, err);
+        throw new ConnectionError(this.connection.address, 'CONNECTION_CLOSED', `re-authentication failed, reconnecting: ${reason instanceof Error ? reason.message : String(reason)}`, reason);
       }
     });
     if (ok) {
@@ -264,6 +269,23 @@ function handshakeFailure(address: string, err: unknown): unknown {
     );
   }
   return err;
+}
+
+/**
+ * The whole authentication (the provider's call included, which no request timeout covers) gets
+ * one request timeout: a credentials or token provider that never answers must not leave the
+ * connection, and every request held behind a re-authentication, waiting for ever.
+ */
+function authenticationDeadlineMs(requestTimeoutMs: number | undefined): number {
+  return requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+}
+
+function withinDeadline<T>(work: Promise<T>, address: string, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectionError(address, 'CONNECTION_SETUP_TIMEOUT', `authentication did not complete within ${ms} ms (a credentials or token provider that does not answer?)`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** A transient failure (a disconnect, a timeout) stays retriable; anything else is a refusal. */

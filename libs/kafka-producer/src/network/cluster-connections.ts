@@ -111,7 +111,10 @@ export class NetworkClusterConnections implements ClusterConnections {
       reconnectBackoffMaxMs: config.reconnectBackoffMaxMs,
     };
     this.pool = new ConnectionPool([], poolOptions);
-    this.pool.onEvent((event) => onChange({ type: event.type, nodeId: event.nodeId }));
+    this.pool.onEvent((event) => {
+      if (event.type === 'connected') this.everConnected = true;
+      onChange({ type: event.type, nodeId: event.nodeId });
+    });
   }
 
   private connectionOptions(): Omit<BrokerConnectionOptions, 'host' | 'port'> {
@@ -172,6 +175,7 @@ export class NetworkClusterConnections implements ClusterConnections {
             }
             this.fatal = null;
             this.tlsClosedRounds = 0;
+            this.everConnected = true;
             void this.bootstrap?.close();
             this.bootstrap = c;
             c.onClose(() => {
@@ -201,12 +205,15 @@ export class NetworkClusterConnections implements ClusterConnections {
    * pointed at a plaintext port, and waiting out maxBlockMs would only hide that.
    */
   private tlsClosedRounds = 0;
+  private everConnected = false;
 
   private tlsRefusedStreak(err: unknown): KafkaError | null {
     const attempts = err instanceof BootstrapError ? err.attempts : [];
     const closedInHandshake = attempts.length > 0 && attempts.every((a) => a.error instanceof ConnectionError && a.error.code === 'TLS_HANDSHAKE_FAILED' && a.error.retriable);
     this.tlsClosedRounds = closedInHandshake ? this.tlsClosedRounds + 1 : 0;
-    if (this.tlsClosedRounds < TLS_CLOSED_ROUNDS) return null;
+    // once any connection got through, the port speaks TLS: drops now are an outage (a load balancer
+    // in front of brokers that are down accepts and resets), not a misconfiguration
+    if (this.tlsClosedRounds < TLS_CLOSED_ROUNDS || this.everConnected) return null;
     const first = attempts[0];
     return new ConnectionError(
       first.address,

@@ -147,6 +147,13 @@ const CERTIFICATE_ERROR_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/**
+ * OpenSSL errors that a setting causes and a retry repeats: a plaintext port, no common version or
+ * cipher, a refusal alert. Others (a bad record MAC, an unexpected EOF, an internal error) may be the
+ * network or a broker going down, and stay retriable.
+ */
+const FINAL_TLS_ERRORS = /^ERR_SSL_(WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE|NO_SHARED_CIPHER|NO_CIPHERS_AVAILABLE|TLSV1_ALERT_PROTOCOL_VERSION|TLSV1_ALERT_INSUFFICIENT_SECURITY|SSLV3_ALERT_HANDSHAKE_FAILURE|TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_BAD_CERTIFICATE|TLSV1_ALERT_UNKNOWN_CA|SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_CERTIFICATE_EXPIRED|TLSV1_ALERT_ACCESS_DENIED|TLSV1_UNRECOGNIZED_NAME|TLSV1_ALERT_DECRYPT_ERROR|DH_KEY_TOO_SMALL|EE_KEY_TOO_SMALL|CA_MD_TOO_WEAK|BAD_DECRYPT)$/;
+
 /** Alerts by which the broker refuses our certificate (mTLS) or the handshake as a whole. */
 const PEER_REFUSED_ALERT = /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_BAD_CERTIFICATE|TLSV1_ALERT_UNKNOWN_CA|SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_CERTIFICATE_EXPIRED|TLSV1_ALERT_ACCESS_DENIED|SSLV3_ALERT_HANDSHAKE_FAILURE|TLSV1_ALERT_PROTOCOL_VERSION)$/;
 
@@ -439,7 +446,7 @@ export class Connection {
   requestRaw<T>(api: RequestApi, apiVersion: number, encodeBody: BodyEncoder, decodeBody: (r: Reader) => T, options?: RequestOptions): Promise<T | undefined> {
     const socket = this.socket;
     const apiKey = api.apiKey;
-    if (this.held !== null && !isHandshakeApi(apiKey)) return this.hold(api, apiVersion, encodeBody, decodeBody, options);
+    if (this.held !== null && this._state === 'ready' && !isHandshakeApi(apiKey)) return this.hold(api, apiVersion, encodeBody, decodeBody, options);
     const refusal = this._state === 'ready' ? null : this.refusal(apiKey);
     if (refusal !== null || socket === null) {
       const p = Promise.reject(refusal ?? this.notConnected());
@@ -509,9 +516,10 @@ export class Connection {
     } catch (err) {
       this.fail(err instanceof KafkaError ? err : new ConnectionError(this.address, 'AUTHENTICATION_FAILED', `re-authentication failed: ${String(err)}`, err, false));
     } finally {
+      // null when the connection closed meanwhile: fail() has released them already
       const held = this.held;
       this.held = null;
-      for (const send of held) send();
+      if (held !== null) for (const send of held) send();
     }
     return ok;
   }
@@ -671,6 +679,10 @@ export class Connection {
     const unflushed = this.unflushed.splice(0);
     for (const p of inFlight) p.reject(reason);
     for (const p of unflushed) p.reject(reason);
+    // requests held for a re-authentication are refused with the close reason now, not when it ends
+    const held = this.held;
+    this.held = null;
+    if (held !== null) for (const send of held) send();
     this.decoder.stop();
 
     const socket = this.socket;
@@ -734,7 +746,7 @@ export class Connection {
     if (certificate) reason = `the broker's certificate did not verify (${code}: ${err.message})`;
     else if (PEER_REFUSED_ALERT.test(code)) reason = `the broker refused the handshake (${code}; with mutual TLS: no client certificate, or one it does not trust)`;
     else if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') reason = `the broker did not answer in TLS (${code}): the port is probably a plaintext listener`;
-    else if (/^ERR_SSL_/.test(code)) reason = `${err.message} (${code})`;
-    return new ConnectionError(this.address, 'TLS_HANDSHAKE_FAILED', `TLS handshake failed: ${reason}`, err, !(certificate || /^ERR_SSL_/.test(code)));
+    else if (code.startsWith('ERR_SSL_')) reason = `${err.message} (${code})`;
+    return new ConnectionError(this.address, 'TLS_HANDSHAKE_FAILED', `TLS handshake failed: ${reason}`, err, !(certificate || FINAL_TLS_ERRORS.test(code)));
   }
 }

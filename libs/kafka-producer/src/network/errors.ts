@@ -90,6 +90,18 @@ export class SaslAuthenticationError extends AuthenticationError {
 }
 
 /**
+ * A credentials or token provider threw or rejected (an identity provider down, a secret file being
+ * rewritten). Retriable: it says nothing about the credentials, so the connection is tried again
+ * with backoff and the records wait, as they would for a broker that is briefly away. The provider's
+ * own error is the cause; its message is not repeated here.
+ */
+export class CredentialsProviderError extends KafkaError {
+  constructor(provider: string, cause: unknown) {
+    super(`the ${provider} provider failed; retrying with backoff (its error is the cause)`, { code: 'CREDENTIALS_PROVIDER_FAILED', retriable: true, cause });
+  }
+}
+
+/**
  * The listener does not offer the configured mechanism (Java: UnsupportedSaslMechanismException). The
  * producer never falls back to another one: a downgrade is exactly what an attacker would ask for.
  */

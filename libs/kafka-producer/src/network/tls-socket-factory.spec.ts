@@ -114,6 +114,11 @@ describe('tlsOptionsProblems', () => {
     expect(tlsOptionsProblems({ minVersion: v as tls.SecureVersion })).toEqual([`ssl.minVersion must be TLSv1.2 or TLSv1.3 (older versions are not safe), got "${v}"`]);
   });
 
+  it('refuses a secureProtocol that pins a version (it would bypass the TLS 1.2 floor)', () => {
+    expect(tlsOptionsProblems({ secureProtocol: 'TLSv1_method' })).toEqual(['ssl.secureProtocol pins a protocol version; use minVersion / maxVersion (TLSv1.2, TLSv1.3) instead']);
+    expect(tlsOptionsProblems({ secureProtocol: 'TLS_client_method' })).toEqual([]);
+  });
+
   it('refuses an IP address as servername (SNI carries DNS names only)', () => {
     expect(tlsOptionsProblems({ servername: '10.0.0.1' })).toEqual(['ssl.servername must be a DNS name (SNI cannot carry an IP address)']);
   });

@@ -12,6 +12,13 @@ export type TlsOptions = Omit<tls.ConnectionOptions, 'host' | 'port' | 'path' | 
 const ACCEPTED_VERSIONS: readonly string[] = ['TLSv1.2', 'TLSv1.3'];
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
+
+/** A custom checkServerIdentity's refusal is final like Node's own: give it the code that says so. */
+function withCode(err: Error | undefined): Error | undefined {
+  if (err !== undefined && (err as NodeJS.ErrnoException).code === undefined) Object.assign(err, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  return err;
+}
 
 /**
  * A certificate that restricts its use (extended key usage) to anything but server authentication
@@ -19,7 +26,7 @@ const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
  */
 function serverAuthProblem(cert: tls.PeerCertificate): Error | undefined {
   const usages = cert.ext_key_usage;
-  if (usages === undefined || usages.length === 0 || usages.includes(SERVER_AUTH)) return undefined;
+  if (usages === undefined || usages.length === 0 || usages.includes(SERVER_AUTH) || usages.includes(ANY_EXTENDED_KEY_USAGE)) return undefined;
   return Object.assign(new Error(`the broker's certificate (${cert.subject?.CN ?? 'no CN'}) is not for server authentication: its extended key usage lacks serverAuth`), {
     code: 'INVALID_PURPOSE',
   });
@@ -32,6 +39,10 @@ export function tlsOptionsProblems(options: TlsOptions): string[] {
     const v = options[key];
     // echoed only when it looks like a version name: anything else may be a secret in the wrong field
     if (v !== undefined && !ACCEPTED_VERSIONS.includes(v)) problems.push(`ssl.${key} must be TLSv1.2 or TLSv1.3 (older versions are not safe)${/^TLSv[\d.]{1,4}$/.test(String(v)) ? `, got ${JSON.stringify(v)}` : ''}`);
+  }
+  // secureProtocol pins one version and bypasses minVersion (TLSv1_method would be TLS 1.0)
+  if (options.secureProtocol !== undefined && !['TLS_method', 'TLS_client_method'].includes(options.secureProtocol)) {
+    problems.push('ssl.secureProtocol pins a protocol version; use minVersion / maxVersion (TLSv1.2, TLSv1.3) instead');
   }
   if (options.rejectUnauthorized !== undefined && typeof options.rejectUnauthorized !== 'boolean') problems.push('ssl.rejectUnauthorized must be a boolean');
   if (options.checkServerIdentity !== undefined && typeof options.checkServerIdentity !== 'function') problems.push('ssl.checkServerIdentity must be a function');
@@ -67,7 +78,8 @@ export function tlsOptionsProblems(options: TlsOptions): string[] {
  */
 export function tlsSocketFactory(options: TlsOptions): SocketFactory {
   const { servername, checkServerIdentity, rejectUnauthorized, secureContext, ...material } = options;
-  const context = secureContext ?? tls.createSecureContext(material);
+  // the floor is set explicitly: tls.DEFAULT_MIN_VERSION (--tls-min-v1.0) must not lower it
+  const context = secureContext ?? tls.createSecureContext({ ...material, minVersion: material.minVersion ?? 'TLSv1.2' });
   const check = checkServerIdentity ?? tls.checkServerIdentity;
   const verify = rejectUnauthorized !== false;
   return ({ host, port, keepAlive }) => {
@@ -77,7 +89,7 @@ export function tlsSocketFactory(options: TlsOptions): SocketFactory {
       secureContext: context,
       servername: servername ?? (net.isIP(host) === 0 ? host : undefined),
       rejectUnauthorized: verify,
-      checkServerIdentity: (_name, cert) => check(host, cert) ?? serverAuthProblem(cert),
+      checkServerIdentity: (_name, cert) => withCode(check(host, cert)) ?? serverAuthProblem(cert),
       ALPNProtocols: material.ALPNProtocols,
       session: material.session,
     });

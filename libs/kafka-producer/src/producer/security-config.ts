@@ -1,4 +1,5 @@
 import type { Authenticate } from '../network/broker-connection';
+import { CredentialsProviderError } from '../network/errors';
 import type { SocketFactory } from '../network/connection';
 import {
   oauthBearerMechanism,
@@ -154,7 +155,12 @@ function saslMechanismOf(raw: unknown, problems: string[]): { readonly name: Sas
 /** A provider's answer is checked every time; a bad one fails that authentication with a named reason. */
 function checkedCredentials(provider: SaslCredentialsProvider): SaslCredentialsProvider {
   return async () => {
-    const c = await provider();
+    let c: SaslCredentials;
+    try {
+      c = await provider();
+    } catch (err) {
+      throw new CredentialsProviderError('sasl.credentials', err);
+    }
     if (!isObject(c) || typeof c.username !== 'string' || c.username.length === 0 || typeof c.password !== 'string' || c.password.length === 0) {
       throw new Error('the sasl.credentials provider must return { username, password } with non-empty strings');
     }

@@ -309,7 +309,7 @@ describe('a batch that fails while its request is out', () => {
     cluster.scriptPartition('orders', 0, { errorCode: 7 });
     const doomed = producer.send({ topic: 'orders', value: 'doomed' }).catch((e: Error & { code?: string }) => e.code);
     await cluster.waitUntil(() => cluster.produceRequests().length >= 2, () => 'the first attempt answered');
-    const hold = cluster.hold({ apiKey: ProduceApi.apiKey });
+    const hold = cluster.hold({ api: 'Produce' });
     await hold.waitForHeld(1);
     await expect(doomed).resolves.toBe('DELIVERY_TIMEOUT');
     expect(producer.metrics()['buffer-available-bytes']).toBeLessThan(total);

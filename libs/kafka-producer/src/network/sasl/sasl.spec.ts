@@ -3,7 +3,7 @@ import { KafkaProducer } from '../../producer/kafka-producer';
 import { silentLogger } from '../../producer/logger';
 import { MetadataApi } from '../../protocol/messages/metadata.generated';
 import { BrokerConnection } from '../broker-connection';
-import { SaslAuthenticationError, UnsupportedSaslMechanismError } from '../errors';
+import { ConnectionError, CredentialsProviderError, SaslAuthenticationError, UnsupportedSaslMechanismError } from '../errors';
 import { oauthBearerMechanism } from './oauthbearer';
 import { plainMechanism } from './plain';
 import { saslAuthenticator } from './sasl-authenticator';
@@ -115,6 +115,41 @@ describe('SASL authentication against a scripted broker', () => {
     expect(broker!.received.at(-1)!.authBytes!.toString('utf8')).toBe('\x01');
   });
 
+  it('forgets a cached OAUTHBEARER token the broker refused, and asks the provider again next time', async () => {
+    let calls = 0;
+    const mechanism = oauthBearerMechanism(() => ({ value: `token-${++calls}`, lifetimeMs: 3_600_000 }));
+    await expect(mechanism.authenticate(async () => Buffer.from('{"status":"invalid_token"}'))).rejects.toThrow(/rejected the token/);
+    await mechanism.authenticate(async () => Buffer.alloc(0));
+    expect(calls).toBe(2);
+  });
+
+  it.each([
+    [{ value: 't', lifetimeMs: Date.now() + 3_600_000 }, /looks like an epoch time/],
+    [{ value: 't', extensions: { traceId: '' } }, /SASL extension "traceId" must be a string of printable ASCII/],
+    [{ value: 'has space' }, /characters a bearer token cannot hold/],
+  ])('refuses a token it cannot send as it is: %j', async (token, message) => {
+    await expect(oauthBearerMechanism(() => token).authenticate(async () => Buffer.alloc(0))).rejects.toThrow(message);
+  });
+
+  it('makes a provider that throws a retriable CredentialsProviderError, not a refusal', async () => {
+    await expect(
+      oauthBearerMechanism(() => {
+        throw new Error('identity provider answered 503');
+      }).authenticate(async () => Buffer.alloc(0)),
+    ).rejects.toMatchObject({ code: 'CREDENTIALS_PROVIDER_FAILED', retriable: true });
+    expect(new CredentialsProviderError('x', null).retriable).toBe(true);
+  });
+
+  it('gives up on a provider that never answers after the request timeout, retriably, and closes the attempt', async () => {
+    await start({});
+    const hung = scramMechanism('SCRAM-SHA-256', () => new Promise<never>(() => {}));
+    const started = performance.now();
+    const err = await failureOf(BrokerConnection.open({ host: '127.0.0.1', port: broker!.port, authenticate: saslAuthenticator(hung), requestTimeoutMs: 300 }));
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err).toMatchObject({ code: 'CONNECTION_SETUP_TIMEOUT', retriable: true, message: expect.stringContaining('authentication did not complete within 300 ms') });
+  });
+
   it('reuses an OAUTHBEARER token within 80% of its lifetime and asks again after', async () => {
     let now = 0;
     let calls = 0;
@@ -190,7 +225,64 @@ describe('SASL authentication against a scripted broker', () => {
   });
 });
 
+describe('a credentials provider that fails', () => {
+  it('is retried: the producer connects once the provider answers again, no restart', async () => {
+    await start({});
+    let calls = 0;
+    const producer = new KafkaProducer({
+      bootstrapServers: broker!.address,
+      sasl: {
+        mechanism: 'SCRAM-SHA-512',
+        credentials: async () => {
+          if (++calls === 1) throw new Error('secret store briefly unavailable');
+          return alice();
+        },
+      },
+      logger: silentLogger,
+    });
+    try {
+      const first = await failureOf(producer.connect());
+      expect(JSON.stringify({ attempts: (first as unknown as { attempts: Array<{ error: { code: string; retriable: boolean } }> }).attempts })).toContain('"code":"CREDENTIALS_PROVIDER_FAILED","retriable":true');
+      await producer.connect();
+      expect(broker!.authentications).toBeGreaterThanOrEqual(1);
+    } finally {
+      await producer.close({ timeoutMs: 0 });
+    }
+  });
+});
+
 describe('re-authentication (KIP-368)', () => {
+  it('refuses the requests it held at once when the connection closes mid-exchange, rather than when the provider answers', async () => {
+    await start({ sessionLifetimeMs: 100 });
+    let calls = 0;
+    let entered!: () => void;
+    const reauthStarted = new Promise<void>((r) => (entered = r));
+    const c = await open(
+      scramMechanism('SCRAM-SHA-256', () => {
+        if (++calls === 1) return alice();
+        entered();
+        return new Promise<never>(() => {});
+      }),
+    );
+    await reauthStarted;
+    const held = c.send(MetadataApi, { topics: [], allowAutoTopicCreation: false });
+    const started = performance.now();
+    await c.close();
+    await expect(held).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(broker!.apiKeys.filter((k) => k === METADATA)).toHaveLength(0);
+  });
+
+  it('closes the connection retriably when a re-authentication is refused, failing what it held with that (a new connection decides about the credentials)', async () => {
+    await start({ sessionLifetimeMs: 150 });
+    let calls = 0;
+    const c = await open(scramMechanism('SCRAM-SHA-256', () => (++calls === 1 ? alice() : { username: 'alice', password: 'rotated-wrongly' })));
+    const closed = new Promise<Error>((resolve) => c.onClose(resolve));
+    const reason = await closed;
+    expect(reason).toMatchObject({ code: 'CONNECTION_CLOSED', retriable: true, message: expect.stringContaining('re-authentication failed, reconnecting') });
+    expect(reason.cause).toBeInstanceOf(SaslAuthenticationError);
+  });
+
   it('is counted in the producer metrics (successful-reauthentication-total), on the same connections', async () => {
     await start({ sessionLifetimeMs: 150 });
     const producer = new KafkaProducer({ bootstrapServers: broker!.address, sasl: { mechanism: 'PLAIN', username: 'alice', password: 'alice-secret' }, logger: silentLogger });

@@ -2,6 +2,7 @@ import { closedPort, FakeBroker, type FakeBrokerBehaviour } from '../../test/sup
 import { ApiVersionsApi } from '../protocol/messages/api-versions.generated';
 import type { BrokerAddress } from './address';
 import { NetworkClusterConnections, type ClusterConnectionsConfig } from './cluster-connections';
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { AuthenticationError, BootstrapError, ConnectionError } from './errors';
 
@@ -242,5 +243,23 @@ describe('a TLS client pointed at a plaintext listener', () => {
     expect(rounds[1]).toMatchObject({ retriable: true });
     expect(rounds[2]).toBeInstanceOf(ConnectionError);
     expect(rounds[2]).toMatchObject({ code: 'TLS_HANDSHAKE_FAILED', retriable: false, message: expect.stringContaining('probably a plaintext listener') });
+  });
+});
+
+describe('a TLS port that starts dropping handshakes after a connection got through', () => {
+  it('stays retriable round after round: an outage behind a load balancer, not a plaintext port', async () => {
+    const good = await listen('answer');
+    const dropping = await listen('hang-up');
+    let opened = 0;
+    // the first socket reaches a working broker, every later one a port that drops the ClientHello
+    const socketFactory = (): net.Socket => (opened++ === 0 ? net.createConnection({ host: '127.0.0.1', port: good.port }) : tls.connect({ host: '127.0.0.1', port: dropping.port }));
+    const { cc, changed } = connections(config([good.address], { socketFactory }));
+    await cc.any();
+    const lost = changed();
+    good.dropAll();
+    await lost;
+    const rounds: unknown[] = [];
+    for (let i = 0; i < 4; i++) rounds.push(await cc.any().catch((e: unknown) => e));
+    for (const r of rounds) expect(r).toMatchObject({ retriable: true });
   });
 });

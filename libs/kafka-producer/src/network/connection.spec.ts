@@ -771,3 +771,33 @@ describeWithOpenssl('Connection over TLS', () => {
     }
   });
 });
+
+describe('TLS failures: final or retriable', () => {
+  /** A TLS socket that fails at once with an OpenSSL error of `code`, as Node reports it. */
+  function failingTls(code: string): () => net.Socket {
+    return () => {
+      const socket = new tls.TLSSocket(new net.Socket());
+      setImmediate(() => socket.emit('error', Object.assign(new Error(`openssl says ${code}`), { code })));
+      return socket;
+    };
+  }
+
+  it.each([
+    // the broker refusing our client certificate, in OpenSSL 3.0 (Node 20) and 3.5 (Node 24) naming
+    ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', false],
+    ['ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE', false],
+    ['ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN', false],
+    ['ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_UNKNOWN', false],
+    ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', false],
+    ['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', false],
+    ['ERR_SSL_WRONG_VERSION_NUMBER', false],
+    // the network or a broker going down: worth another attempt
+    ['ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', true],
+    ['ERR_SSL_UNEXPECTED_EOF_WHILE_READING', true],
+    ['ECONNRESET', true],
+  ])('%s: retriable %s', async (code, retriable) => {
+    const c = new Connection({ host: '127.0.0.1', port: 1, socketFactory: failingTls(code) });
+    await expect(c.connect()).rejects.toMatchObject({ code: code === 'ECONNRESET' ? 'CONNECT_FAILED' : 'TLS_HANDSHAKE_FAILED', retriable });
+    await c.close();
+  });
+});

@@ -51,6 +51,7 @@ describe('connections to a real broker', () => {
 
     // freeze the broker so the requests stay unanswered, then kill it
     cluster.pause(1);
+    await cluster.waitUntilPaused(1);
     const pending = Array.from({ length: 5 }, () =>
       connection.request(MetadataApi, metadataVersion, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }),
     );

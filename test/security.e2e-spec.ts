@@ -275,8 +275,11 @@ describe('authorization', () => {
   });
 });
 
+// 60 s as the issue asks; the Node 24 pass of CI runs 25 s of it (the same code, two renewals per connection)
+const REAUTH_SECONDS = Number(process.env.SECURITY_REAUTH_SECONDS ?? 60);
+
 describe('re-authentication (KIP-368)', () => {
-  it('with connections.max.reauth.ms=10000, one minute of producing has zero errors', async () => {
+  it(`with connections.max.reauth.ms=10000, ${REAUTH_SECONDS} s of producing has zero errors`, async () => {
     let authentications = 0;
     const p = producer({
       bootstrapServers: cluster.listeners.saslSsl,
@@ -292,7 +295,7 @@ describe('re-authentication (KIP-368)', () => {
     });
     const errors: unknown[] = [];
     let acked = 0;
-    const until = performance.now() + 60_000;
+    const until = performance.now() + REAUTH_SECONDS * 1000;
     const inFlight = new Set<Promise<unknown>>();
     let i = 0;
     while (performance.now() < until) {
@@ -310,7 +313,7 @@ describe('re-authentication (KIP-368)', () => {
     expect(acked).toBe(i);
     // renewed on the open connections (KIP-368) every 8.5-9.5 s, not by reconnecting
     const m = p.metrics();
-    expect(m['successful-reauthentication-total']).toBeGreaterThanOrEqual(5);
+    expect(m['successful-reauthentication-total']).toBeGreaterThanOrEqual(Math.max(2, Math.floor(REAUTH_SECONDS / 10) - 1));
     expect(m['connection-close-total']).toBe(0);
     expect(authentications).toBe(m['connection-creation-total'] + m['successful-reauthentication-total']);
   }, 120_000);

@@ -433,6 +433,38 @@ export class KafkaCluster extends KafkaClusterBase {
     node.state = 'paused';
   }
 
+  /**
+   * Resolves once every thread of a paused node's JVM is stopped. SIGSTOP reaches the threads
+   * asynchronously: on a loaded machine a network thread can still read and answer a request sent
+   * right after pause() returned. Where /proc is missing (not Linux), it waits 200 ms instead.
+   */
+  async waitUntilPaused(nodeId: number, timeoutMs = 5000): Promise<void> {
+    const node = this.node(nodeId);
+    if (node.state !== 'paused' || node.pid === null) throw new Error(`kafka-testing: node ${nodeId} is ${node.state}, not paused`);
+    const tasks = `/proc/${node.pid}/task`;
+    if (!fs.existsSync(tasks)) {
+      await new Promise((r) => setTimeout(r, 200));
+      return;
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let stopped = true;
+      for (const tid of fs.readdirSync(tasks)) {
+        try {
+          // the state is the field after the parenthesised command name
+          const stat = fs.readFileSync(`${tasks}/${tid}/stat`, 'utf8');
+          const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+          if (state !== 'T' && state !== 't' && state !== 'Z' && state !== 'X') stopped = false;
+        } catch {
+          // a thread that exited meanwhile
+        }
+      }
+      if (stopped) return;
+      if (Date.now() > deadline) throw new Error(`kafka-testing: node ${nodeId} (pid ${node.pid}) did not stop within ${timeoutMs} ms of SIGSTOP`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   resume(nodeId: number): void {
     const node = this.node(nodeId);
     if (node.state !== 'paused' || node.pid === null) return;
